@@ -1,0 +1,54 @@
+# dbt + PySpark lakehouse. `make` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+TARGET ?= local
+DOCS_PORT ?= 8080
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export DBT_PROJECT_DIR := $(CURDIR)
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup run test lint format docs serve-docs clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] >= (3, 11) else "Python 3.11+ is required (found " + sys.version.split()[0] + ")")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check "uv==0.13.9"
+	@$(BIN)/uv pip install -q -p $(BIN)/python -r requirements.lock
+	@$(BIN)/uv pip install -q -p $(BIN)/python --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+	@echo "environment ready in $(VENV)"
+
+setup: $(STAMP) ## Create .venv with the pinned dependencies (idempotent)
+
+run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|cluster)
+	$(BIN)/lakehouse run --target $(TARGET)
+
+test: setup ## Run the test suite (unit, pipeline and dbt adapter suites) on real Spark
+	$(BIN)/pytest
+
+lint: setup ## ruff, ruff-format check and sqlfluff (sparksql)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint models macros tests
+
+format: setup ## Apply ruff format and sqlfluff fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix models macros tests
+
+docs: setup ## Generate the dbt docs site into target/
+	$(BIN)/dbt docs generate --target $(TARGET)
+
+serve-docs: docs ## Serve the docs site on http://127.0.0.1:$(DOCS_PORT)
+	$(BIN)/dbt docs serve --port $(DOCS_PORT) --host 127.0.0.1 --no-browser
+
+clean: ## Remove generated state: target/, logs/, .lakehouse/ (warehouse, metastore, landing)
+	rm -rf target logs .lakehouse dbt_packages

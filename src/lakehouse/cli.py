@@ -1,0 +1,71 @@
+"""`lakehouse`: the command line in front of the project's Python steps."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from lakehouse import __version__
+from lakehouse.errors import LakehouseError
+
+TARGETS = ("local", "ci", "cluster", "thrift")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from lakehouse import pipeline
+
+    return pipeline.run(target=args.target)
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from lakehouse import table_format
+    from lakehouse.config import Settings, project_dir
+    from lakehouse.spark import java_major_version
+
+    settings = Settings.from_env()
+    fmt = table_format.resolve(settings)
+    print(f"project:        {project_dir()}")
+    print(f"state (home):   {settings.home}")
+    print(f"spark master:   {settings.master}")
+    print(f"driver memory:  {settings.driver_memory}")
+    print(f"shuffle parts:  {settings.shuffle_partitions}")
+    print(f"java:           {java_major_version()}")
+    print(f"table format:   {fmt.name} ({fmt.reason})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"lakehouse {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the main job: every step, one Spark session, a run summary")
+    run.add_argument("--target", default="local", choices=TARGETS, help="dbt target / profile output")
+    run.set_defaults(func=_cmd_run)
+
+    info = sub.add_parser("info", help="show settings, Java and the table format this run would use")
+    info.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except LakehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""`lakehouse run`: the main job, every step in one process and one SparkSession.
+
+Steps run in order, each printing progress and adding its figures to `target/run_summary.json`.
+Later steps (generation, ingestion, validation) register here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from lakehouse import dbt_runner, table_format
+from lakehouse.config import Settings
+from lakehouse.errors import LakehouseError
+
+
+@dataclass
+class RunContext:
+    target: str
+    settings: Settings
+    summary: dict[str, Any] = field(default_factory=dict)
+    failed_checks: list[str] = field(default_factory=list)
+
+
+Step = Callable[[RunContext], None]
+
+
+def dbt_build_step(ctx: RunContext) -> None:
+    outcome = dbt_runner.invoke(["build"], ctx.target)
+    ctx.summary.update(
+        models_built=outcome.models_built,
+        seeds_loaded=outcome.count("seed", "success"),
+        tests_passed=outcome.tests_passed,
+        tests_failed=outcome.tests_failed,
+    )
+    ctx.failed_checks.extend(outcome.failures)
+    print(
+        f"  dbt build: {outcome.models_built} models, {outcome.tests_passed} tests passed, "
+        f"{outcome.tests_failed} failed"
+    )
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("dbt build", dbt_build_step),
+]
+
+
+def write_summary(summary: dict[str, Any]) -> str:
+    path = dbt_runner.target_path() / "run_summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    return str(path)
+
+
+def run(target: str = "local", steps: list[tuple[str, Step]] | None = None) -> int:
+    """Run the pipeline; returns the process exit code (0 when every check passed)."""
+    from lakehouse.spark import get_spark
+
+    started = time.monotonic()
+    settings = Settings.from_env()
+    fmt = table_format.resolve(settings)
+    ctx = RunContext(target=target, settings=settings)
+    ctx.summary.update(target=target, table_format=fmt.name, table_format_reason=fmt.reason)
+    spark = get_spark("lakehouse-run")
+    ctx.summary.update(spark_version=spark.version, spark_master=spark.sparkContext.master)
+    chosen = steps if steps is not None else STEPS
+    for number, (name, step) in enumerate(chosen, start=1):
+        print(f"[{number}/{len(chosen)}] {name}", flush=True)
+        step_started = time.monotonic()
+        try:
+            step(ctx)
+        except LakehouseError:
+            ctx.summary["failed_step"] = name
+            raise
+        finally:
+            ctx.summary.setdefault("step_seconds", {})[name] = round(time.monotonic() - step_started, 2)
+            ctx.summary["wall_seconds"] = round(time.monotonic() - started, 2)
+            write_summary(ctx.summary)
+    ctx.summary["failed_checks"] = ctx.failed_checks
+    path = write_summary(ctx.summary)
+    print_summary(ctx.summary, path)
+    return 1 if ctx.failed_checks else 0
+
+
+def print_summary(summary: dict[str, Any], path: str) -> None:
+    print(
+        f"\nlakehouse run ({summary['target']}, {summary['table_format']}): "
+        f"{summary.get('models_built', 0)} models built, {summary.get('tests_passed', 0)} tests passed, "
+        f"{summary.get('tests_failed', 0)} failed in {summary['wall_seconds']:.0f}s"
+    )
+    for check in summary.get("failed_checks", []):
+        print(f"  FAILED {check}")
+    print(f"summary: {path}")

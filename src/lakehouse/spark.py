@@ -1,0 +1,151 @@
+"""The one SparkSession factory used by dbt (through the adapter plugin), ingestion, validation,
+tests and benchmarks.
+
+Everything that must be decided before the JVM starts lives here: Java version, the Derby
+metastore lock, driver memory, the table format's jars and the Python used by UDF workers.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pyspark import SparkContext
+from pyspark.sql import SparkSession
+
+from lakehouse import table_format
+from lakehouse.config import Settings
+from lakehouse.errors import LakehouseError
+
+log = logging.getLogger(__name__)
+
+MIN_JAVA = 17
+# Rows per Arrow record batch sent to pandas UDF workers: large enough to amortise the
+# per-batch cost, small enough that one batch of wide feature rows stays well under 100 MB.
+ARROW_BATCH_ROWS = 10_000
+
+
+def java_major_version() -> int:
+    """Major version of the `java` Spark will launch (JAVA_HOME first, then PATH)."""
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise LakehouseError(
+            f"Java not found: Spark needs Java {MIN_JAVA} or 21 "
+            "(install openjdk-17-jre-headless or set JAVA_HOME)"
+        )
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30).stderr
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LakehouseError(f"cannot run {java} -version: {exc}") from exc
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not match:
+        raise LakehouseError(f"cannot read the Java version from {java} -version: {out.strip()[:120]}")
+    major = int(match.group(1))
+    return int(match.group(2)) if major == 1 and match.group(2) else major
+
+
+def check_java() -> None:
+    major = java_major_version()
+    if major < MIN_JAVA:
+        raise LakehouseError(
+            f"Java {major} found, but Spark 4 needs Java {MIN_JAVA} or 21 "
+            "(install openjdk-17-jre-headless or point JAVA_HOME at a newer JDK)"
+        )
+
+
+def check_metastore_free(metastore: Path) -> None:
+    """Fail with one line when another process holds the embedded Derby metastore.
+
+    Derby takes an exclusive OS file lock on `dbex.lck` while a JVM has the database open;
+    Java and Python share POSIX record locks, so a non-blocking lock attempt tells.
+    """
+    lock_file = metastore / "dbex.lck"
+    if not lock_file.exists():
+        return
+    with open(lock_file, "rb+") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EAGAIN):
+                raise LakehouseError(
+                    f"the Derby metastore {metastore} is in use by another Spark process; "
+                    "wait for it to finish, or give this run its own LAKEHOUSE_HOME"
+                ) from exc
+            raise
+        fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+def session_conf(settings: Settings, fmt: table_format.TableFormat) -> dict[str, str]:
+    """Every Spark setting the factory applies, as plain strings (also used by spark-submit)."""
+    home = settings.home
+    conf = {
+        "spark.master": settings.master,
+        "spark.driver.memory": settings.driver_memory,
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
+        "spark.default.parallelism": str(settings.shuffle_partitions),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.sql.adaptive.coalescePartitions.enabled": "true",
+        "spark.sql.adaptive.skewJoin.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        "spark.sql.execution.arrow.maxRecordsPerBatch": str(ARROW_BATCH_ROWS),
+        "spark.sql.execution.pythonUDF.arrow.enabled": "true",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.ansi.enabled": "false",
+        "spark.ui.enabled": "true" if settings.ui else "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.warehouse.dir": str(settings.warehouse_dir),
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={settings.metastore_dir};create=true"
+        ),
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={home} -Dderby.stream.error.file={home / 'derby.log'}"
+        ),
+    }
+    conf.update(fmt.spark_conf)
+    return conf
+
+
+def running_session() -> SparkSession | None:
+    """The process-wide session if one is running (dbt threads have no thread-local active session)."""
+    if SparkContext._active_spark_context is None:
+        return None
+    return SparkSession.builder.getOrCreate()
+
+
+def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = None) -> SparkSession:
+    """Return this process's SparkSession, starting it on first use."""
+    running = running_session()
+    if running is not None:
+        return running
+    settings = Settings.from_env()
+    fmt = table_format.resolve(settings)
+    check_java()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    if settings.master.startswith("local"):
+        check_metastore_free(settings.metastore_dir)
+    # pandas UDF workers start `PYSPARK_PYTHON`; make them use this interpreter and its packages.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pandas-on-Spark asks for it on both sides
+    builder = SparkSession.builder.appName(app_name).enableHiveSupport()
+    for key, value in {**session_conf(settings, fmt), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM died before Py4J could say why: give the likely cause
+        hint = f" ({fmt.reason})" if fmt.is_delta else ""
+        raise LakehouseError(f"Spark failed to start{hint}: {str(exc).splitlines()[0][:300]}") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    log.info("Spark %s started: master=%s format=%s", spark.version, settings.master, fmt.name)
+    return spark
