@@ -12,7 +12,8 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_PROJECT_DIR := $(CURDIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run test lint format docs serve-docs clean
+
+.PHONY: help setup lock run test lint format docs serve-docs clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +28,9 @@ $(STAMP): requirements.lock pyproject.toml
 	@echo "environment ready in $(VENV)"
 
 setup: $(STAMP) ## Create .venv with the pinned dependencies (idempotent)
+
+lock: ## Re-pin requirements.lock from pyproject.toml (after changing dependencies)
+	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock --no-header -q
 
 run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|cluster)
 	$(BIN)/lakehouse run --target $(TARGET)
