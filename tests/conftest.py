@@ -8,28 +8,33 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 
 import pytest
 
 os.environ.setdefault("LAKEHOUSE_HOME", tempfile.mkdtemp(prefix="lakehouse-test-"))
 os.environ.setdefault("LAKEHOUSE_TABLE_FORMAT", "auto")
-os.environ.setdefault("DBT_TARGET_PATH", os.path.join(os.environ["LAKEHOUSE_HOME"], "target"))
-os.environ.setdefault("DBT_LOG_PATH", os.path.join(os.environ["LAKEHOUSE_HOME"], "logs"))
 os.environ.setdefault("LAKEHOUSE_DRIVER_MEMORY", "3g")
 
-from pyspark.sql import SparkSession  # noqa: E402
+from pyspark.sql import SparkSession
 
-from lakehouse.spark import get_spark  # noqa: E402
+from lakehouse.spark import get_spark
 
 # dbt's adapter test suite (fixtures: project, adapter, dbt_profile_target, ...)
 pytest_plugins = ["dbt.tests.fixtures.project"]
 
 
 @pytest.fixture(scope="session")
-def spark() -> Iterator[SparkSession]:
-    session = get_spark("lakehouse-tests")
-    yield session
+def spark() -> SparkSession:
+    return get_spark("lakehouse-tests")
+
+
+@pytest.fixture
+def pipeline_target(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    """A private dbt target dir for tests that run the project's pipeline (keeps `target/` untouched)."""
+    path = os.path.join(str(tmp_path), "target")
+    monkeypatch.setenv("DBT_TARGET_PATH", path)
+    monkeypatch.setenv("DBT_LOG_PATH", os.path.join(str(tmp_path), "logs"))
+    return path
 
 
 @pytest.fixture(scope="class")

@@ -8,6 +8,8 @@ from typing import Any
 from dbt.adapters.contracts.connection import Connection, ConnectionState
 from dbt.adapters.exceptions import FailedToConnectError
 from dbt.adapters.spark.connections import SparkConnectionManager, SparkConnectionMethod, SparkCredentials
+from dbt.adapters.spark.session import Connection as SessionHandle
+from dbt.adapters.spark.session import SessionConnectionWrapper
 
 from lakehouse.errors import LakehouseError
 
@@ -43,9 +45,28 @@ class SparkSessionConnectionManager(SparkConnectionManager):
     @classmethod
     def open(cls, connection: Connection) -> Connection:
         creds = connection.credentials
-        if connection.state != ConnectionState.OPEN and creds.method == SparkConnectionMethod.SESSION:
-            start_session(creds)
-        return super().open(connection)
+        if connection.state == ConnectionState.OPEN or creds.method != SparkConnectionMethod.SESSION:
+            return super().open(connection)
+        start_session(creds)
+        connection.handle = QuotingSessionConnectionWrapper(
+            SessionHandle(server_side_parameters=creds.server_side_parameters)
+        )
+        connection.state = ConnectionState.OPEN
+        return connection
+
+
+class QuotingSessionConnectionWrapper(SessionConnectionWrapper):
+    """dbt-spark's session wrapper, with string bindings escaped as Spark SQL literals.
+
+    Upstream wraps strings in quotes without escaping, so a seed value containing `'` or `\\`
+    produces broken SQL (e.g. dbt's own Python-model test seed with quoted IP addresses).
+    """
+
+    @classmethod
+    def _fix_binding(cls, value: Any) -> str | float:
+        if isinstance(value, str):
+            return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return super()._fix_binding(value)
 
 
 def start_session(creds: SparkSessionCredentials) -> None:

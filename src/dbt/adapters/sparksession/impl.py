@@ -8,12 +8,11 @@ from dbt.adapters.base import PythonJobHelper
 from dbt.adapters.spark.impl import SparkAdapter
 from dbt_common.exceptions import DbtConfigError
 
+from dbt.adapters.sparksession.connections import SparkSessionConnectionManager
+from dbt.adapters.sparksession.python_submissions import SessionPythonJobHelper
 from lakehouse import table_format
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
-
-from dbt.adapters.sparksession.connections import SparkSessionConnectionManager
-from dbt.adapters.sparksession.python_submissions import SessionPythonJobHelper
 
 
 class SparkSessionAdapter(SparkAdapter):

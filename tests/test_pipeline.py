@@ -1,0 +1,56 @@
+"""`lakehouse run` end to end in this process: the same steps `make run` runs, on the test's own state."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse import dbt_runner, pipeline
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def run_summary(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    target = tmp_path_factory.mktemp("pipeline") / "target"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_TARGET_PATH", str(target))
+        patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
+        assert pipeline.run(target="ci") == 0
+        outcome = dbt_runner.invoke(["docs", "generate"], "ci")
+        assert outcome.success
+    summary = json.loads((target / "run_summary.json").read_text())
+    summary["_target"] = str(target)
+    return summary
+
+
+def test_run_summary_has_the_required_keys(run_summary: dict[str, object]) -> None:
+    for key in ("table_format", "models_built", "tests_passed", "tests_failed", "wall_seconds"):
+        assert key in run_summary
+    assert run_summary["tests_failed"] == 0
+    assert run_summary["failed_checks"] == []
+    assert run_summary["table_format"] in {"delta", "parquet"}
+
+
+def test_sql_and_python_models_were_built(run_summary: dict[str, object]) -> None:
+    results = json.loads((Path(str(run_summary["_target"])) / "run_results.json").read_text())
+    manifest = json.loads((Path(str(run_summary["_target"])) / "manifest.json").read_text())
+    # run_results.json is rewritten by `docs generate`; count languages from the manifest instead
+    built = {n["unique_id"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    languages = {n["language"] for n in built.values()}
+    assert languages == {"sql", "python"}
+    assert int(str(run_summary["models_built"])) == len(built)
+    assert results["args"]["which"] == "generate"
+
+
+def test_docs_catalog_lists_python_model_columns(run_summary: dict[str, object], spark: SparkSession) -> None:
+    catalog = json.loads((Path(str(run_summary["_target"])) / "catalog.json").read_text())
+    dates = next(node for uid, node in catalog["nodes"].items() if uid.endswith(".dim_dates"))
+    assert {"date_day", "day_of_week", "is_weekend"} <= set(dates["columns"])
+    fmt = run_summary["table_format"]
+    rows = spark.sql(f"describe formatted {dates['metadata']['schema']}.dim_dates").collect()
+    provider = {r.col_name: r.data_type for r in rows}.get("Provider")
+    assert provider == fmt

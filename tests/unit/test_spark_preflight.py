@@ -1,0 +1,105 @@
+"""What happens before the JVM starts: Java checks, the Derby lock, one-line errors from the CLI."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse import spark as spark_factory
+from lakehouse.config import Settings
+from lakehouse.errors import LakehouseError
+
+
+def fake_java_home(tmp_path: Path, version_line: str) -> Path:
+    home = tmp_path / "jdk"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
+    java.chmod(java.stat().st_mode | stat.S_IEXEC)
+    return home
+
+
+@pytest.mark.parametrize(
+    ("line", "major"),
+    [
+        ('openjdk version "17.0.15" 2025-04-15', 17),
+        ('openjdk version "21" 2023-09-19', 21),
+        ('java version "1.8.0_392"', 8),
+    ],
+)
+def test_java_version_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, major: int
+) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(fake_java_home(tmp_path, line)))
+    assert spark_factory.java_major_version() == major
+
+
+def test_old_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(fake_java_home(tmp_path, 'openjdk version "11.0.2" 2019-01-15')))
+    with pytest.raises(LakehouseError, match="Java 11 found, but Spark 4 needs Java 17"):
+        spark_factory.check_java()
+
+
+def test_missing_java_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "nowhere"))
+    with pytest.raises(LakehouseError, match="Java not found"):
+        spark_factory.check_java()
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_cli_reports_old_java_in_one_line(tmp_path: Path) -> None:
+    home = fake_java_home(tmp_path, 'openjdk version "11.0.2" 2019-01-15')
+    result = run_cli(["run"], {"JAVA_HOME": str(home), "LAKEHOUSE_HOME": str(tmp_path / "state")})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: Java 11 found")
+    assert "Traceback" not in result.stderr
+    assert "at org.apache" not in result.stderr
+
+
+@pytest.mark.spark
+def test_second_process_on_the_same_metastore_gets_one_line(spark: SparkSession, tmp_path: Path) -> None:
+    spark.sql("show databases").collect()  # Derby boots lazily: make sure this JVM holds it
+    settings = Settings.from_env()
+    assert (settings.metastore_dir / "dbex.lck").exists()
+    with pytest.raises(LakehouseError, match="in use by another Spark process"):
+        spark_factory.check_metastore_free(settings.metastore_dir)
+    result = run_cli(["run"], {"LAKEHOUSE_HOME": str(settings.home), "DBT_TARGET_PATH": str(tmp_path)})
+    assert result.returncode == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the Derby metastore")
+    assert "in use by another Spark process" in last
+    assert "Traceback" not in result.stderr
+    assert "XSDB6" not in result.stderr
+
+
+def test_free_metastore_passes(tmp_path: Path) -> None:
+    (tmp_path / "dbex.lck").write_bytes(b"")  # a stale lock file left by a crashed JVM
+    spark_factory.check_metastore_free(tmp_path)
+
+
+@pytest.mark.spark
+def test_session_has_the_documented_settings(spark: SparkSession) -> None:
+    conf = spark.conf
+    settings = Settings.from_env()
+    assert conf.get("spark.sql.shuffle.partitions") == str(settings.shuffle_partitions)
+    assert conf.get("spark.sql.adaptive.enabled") == "true"
+    assert conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert Path(conf.get("spark.sql.warehouse.dir").removeprefix("file:")) == settings.warehouse_dir
+    assert spark.sparkContext.getConf().get("spark.ui.enabled") == "false"
+    assert spark_factory.get_spark() is spark  # one session per process
