@@ -21,7 +21,9 @@ class DbtOutcome:
     failures: list[str] = field(default_factory=list)
 
     def count(self, resource_type: str, *statuses: str) -> int:
-        return sum(n for (kind, status), n in self.counts.items() if kind == resource_type and status in statuses)
+        return sum(
+            n for (kind, status), n in self.counts.items() if kind == resource_type and status in statuses
+        )
 
     @property
     def models_built(self) -> int:
@@ -49,7 +51,9 @@ def invoke(command: list[str], target: str = "local") -> DbtOutcome:
     result = dbtRunner().invoke(dbt_args(command, target))
     outcome = DbtOutcome(success=result.success)
     if result.exception is not None:
-        raise LakehouseError(f"dbt {' '.join(command)} failed: {str(result.exception).strip().splitlines()[0]}")
+        raise LakehouseError(
+            f"dbt {' '.join(command)} failed: {str(result.exception).strip().splitlines()[0]}"
+        )
     for node_result in getattr(result.result, "results", None) or []:
         node: Any = node_result.node
         status = str(node_result.status)

@@ -100,7 +100,9 @@ def _find_delta(settings: Settings) -> TableFormat | None:
         conf = {"spark.jars.packages": delta_coordinate()}
         if settings.delta_repository:
             conf["spark.jars.repositories"] = settings.delta_repository
-        return TableFormat("delta", f"Delta connector {delta_coordinate()} from {repository}", _delta_conf(conf))
+        return TableFormat(
+            "delta", f"Delta connector {delta_coordinate()} from {repository}", _delta_conf(conf)
+        )
     return None
 
 
