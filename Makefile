@@ -38,18 +38,16 @@ run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|c
 test: setup ## Run the test suite (unit, pipeline and dbt adapter suites) on real Spark
 	$(BIN)/pytest
 
-lint: setup ## ruff, ruff-format check and sqlfluff (sparksql)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint models macros tests
+lint: setup ## Every pre-commit hook on every file: hygiene, ruff, ruff-format, sqlfluff (sparksql)
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 format: setup ## Apply ruff format and sqlfluff fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
-	$(BIN)/sqlfluff fix models macros tests
+	.ci/sqlfluff fix .
 
-docs: setup ## Generate the dbt docs site into target/
-	$(BIN)/dbt docs generate --target $(TARGET)
+docs: setup ## Generate the dbt docs site into target/ (after `make run`: the catalog reads the built tables)
+	$(BIN)/dbt docs generate --static --target $(TARGET)
 
 serve-docs: docs ## Serve the docs site on http://127.0.0.1:$(DOCS_PORT)
 	$(BIN)/dbt docs serve --port $(DOCS_PORT) --host 127.0.0.1 --no-browser
