@@ -1,0 +1,94 @@
+"""Offline evaluation by time split: train on every day but the last, score on the last day's purchases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as sf
+
+from lakehouse.features.events import human_events, latest_event_ts
+from lakehouse.recommend.recommender import popularity_recommendations, recommend
+from lakehouse.recommend.similarity import item_similarity
+
+MODEL_RECOMMENDER = "item_similarity"
+MODEL_POPULARITY = "popularity"
+EVALUATION_SCHEMA = (
+    "model_name string, k int, users_evaluated long, hit_rate double, recall double, "
+    "train_end_date date, eval_date date"
+)
+
+
+@dataclass(frozen=True)
+class RecommenderParams:
+    """The knobs of the recommender; the same values train the published and the evaluated model."""
+
+    n: int = 10
+    top_k: int = 20
+    max_items_per_session: int = 20
+    half_life_days: float = 7.0
+    self_weight: float = 1.0
+
+
+def ranking_metrics(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -> tuple[int, float, float]:
+    """(users evaluated, hit_rate@k, recall@k) over the users that have relevant items.
+
+    hit_rate: share of those users with at least one relevant item in their top k; recall: mean over
+    those users of (relevant items in the top k) / (relevant items). A user without
+    recommendations counts as a miss.
+    """
+    truth = relevant.dropna(subset=["user_id", "product_id"])[["user_id", "product_id"]].drop_duplicates()
+    if truth.empty:
+        return 0, float("nan"), float("nan")
+    top = recommended.loc[recommended["rank"] <= k, ["user_id", "product_id"]].drop_duplicates()
+    hits = truth.merge(top, on=["user_id", "product_id"], how="left", indicator=True)
+    hits["hit"] = hits["_merge"].eq("both")
+    per_user = hits.groupby("user_id")["hit"].agg(["sum", "size"])
+    hit_rate = float((per_user["sum"] > 0).mean())
+    recall = float((per_user["sum"] / per_user["size"]).mean())
+    return len(per_user), hit_rate, recall
+
+
+def last_day_split(events: DataFrame) -> tuple[dt.date, DataFrame, DataFrame]:
+    """(last day, events before it, the last day's non-bot purchases as (user_id, product_id))."""
+    last_day = latest_event_ts(events).date()
+    event_date = sf.to_date("event_ts")
+    train = events.where(event_date < sf.lit(last_day))
+    purchased = (
+        human_events(events)
+        .where((event_date == sf.lit(last_day)) & (sf.col("event_type") == "purchase"))
+        .where(sf.col("product_id").isNotNull())
+        .select("user_id", "product_id")
+        .distinct()
+    )
+    return last_day, train, purchased
+
+
+def evaluate_recommenders(
+    spark: SparkSession, events: DataFrame, params: RecommenderParams, k: int = 10
+) -> DataFrame:
+    """One row per model (recommender and popularity baseline) with hit_rate@k and recall@k."""
+    last_day, train, purchased = last_day_split(events)
+    relevant = purchased.toPandas()
+    eval_users = purchased.select("user_id").distinct()
+    train_end = latest_event_ts(train)
+    similarity = item_similarity(train, params.top_k, params.max_items_per_session)
+    candidates = {
+        MODEL_RECOMMENDER: recommend(
+            train,
+            eval_users,
+            similarity,
+            as_of=train_end,
+            n=max(k, params.n),
+            half_life_days=params.half_life_days,
+            self_weight=params.self_weight,
+        ),
+        MODEL_POPULARITY: popularity_recommendations(train, eval_users, n=max(k, params.n)),
+    }
+    rows = []
+    for name, recommendations in candidates.items():
+        users, hit_rate, recall = ranking_metrics(recommendations.toPandas(), relevant, k)
+        rows.append((name, k, users, hit_rate, recall, last_day - dt.timedelta(days=1), last_day))
+    return spark.createDataFrame(rows, EVALUATION_SCHEMA)

@@ -1,0 +1,195 @@
+"""Top-N recommendations per user: neighbours of what the user recently engaged with, scored by
+item similarity, topped up from the most popular products (cold start), never a product the user
+already bought."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as sf
+
+from lakehouse.features.events import SECONDS_PER_DAY, human_events
+
+# How strongly one event says "interested in this product"; a removal takes some of it back.
+INTEREST_WEIGHTS = {
+    "product_view": 1.0,
+    "add_to_cart": 4.0,
+    "remove_from_cart": -2.0,
+    "begin_checkout": 4.0,
+    "purchase": 2.0,
+}
+RECOMMENDATIONS_SCHEMA = (
+    "recommendation_id string, user_id string, rank int, product_id string, score double, source string"
+)
+RECOMMENDATION_COLUMNS = [field.split()[0] for field in RECOMMENDATIONS_SCHEMA.split(", ")]
+SOURCE_SIMILAR = "similar_items"
+SOURCE_POPULAR = "popular"
+
+
+def rank_recommendations(rows: pd.DataFrame, popular: Sequence[str], n: int) -> pd.DataFrame:
+    """Top-`n` products per user from scored candidates, filled up from `popular` (in order).
+
+    `rows` has user_id, product_id, score and is_bought. A row with is_bought true marks a product
+    the user must not be recommended; a row with a null product_id just makes the user known (a
+    cold-start user gets popular products only). Candidates rank by score, then product id; only
+    positive scores count. Output: one row per (user, rank), rank 1..n (fewer only when the
+    catalogue of candidates and popular products runs out).
+    """
+    rows = rows.loc[rows["user_id"].notna()]
+    users = pd.DataFrame({"user_id": rows["user_id"].unique()})
+    bought = rows.loc[rows["is_bought"].fillna(False).astype(bool) & rows["product_id"].notna()]
+    bought = bought[["user_id", "product_id"]].drop_duplicates()
+
+    candidates = rows.loc[rows["product_id"].notna() & (rows["score"].fillna(0.0) > 0)]
+    candidates = candidates.groupby(["user_id", "product_id"], as_index=False)["score"].max()
+    candidates = _without(candidates, bought)
+    candidates = candidates.sort_values(["user_id", "score", "product_id"], ascending=[True, False, True])
+    candidates["rank"] = candidates.groupby("user_id").cumcount() + 1
+    chosen = candidates.loc[candidates["rank"] <= n].assign(source=SOURCE_SIMILAR)
+
+    ranked_popular = pd.DataFrame({"product_id": list(dict.fromkeys(popular))})
+    ranked_popular["popularity_rank"] = range(len(ranked_popular))
+    fill = _without(_without(users.merge(ranked_popular, how="cross"), bought), chosen)
+    fill = fill.sort_values(["user_id", "popularity_rank"])
+    already = chosen.groupby("user_id").size().reindex(fill["user_id"]).fillna(0).to_numpy()
+    fill["rank"] = fill.groupby("user_id").cumcount().to_numpy() + 1 + already.astype("int64")
+    fill = fill.loc[fill["rank"] <= n].assign(score=float("nan"), source=SOURCE_POPULAR)
+
+    result = pd.concat(
+        [chosen, fill[["user_id", "product_id", "score", "rank", "source"]]], ignore_index=True
+    )
+    result["rank"] = result["rank"].astype("int32")
+    result["recommendation_id"] = result["user_id"].astype(str) + "#" + result["rank"].astype(str)
+    return result.sort_values(["user_id", "rank"]).reset_index(drop=True)[RECOMMENDATION_COLUMNS]
+
+
+def _without(frame: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:
+    """Rows of `frame` whose (user_id, product_id) is not in `excluded`."""
+    keys = excluded[["user_id", "product_id"]].drop_duplicates().assign(_excluded=True)
+    merged = frame.merge(keys, on=["user_id", "product_id"], how="left")
+    return merged.loc[merged["_excluded"].isna()].drop(columns="_excluded")
+
+
+def _weight(event_type: Column) -> Column:
+    weight = sf.lit(0.0)
+    for name, value in INTEREST_WEIGHTS.items():
+        weight = sf.when(event_type == name, sf.lit(value)).otherwise(weight)
+    return weight
+
+
+def user_interest(events: DataFrame, as_of: pd.Timestamp, half_life_days: float) -> DataFrame:
+    """Per (user_id, product_id): recency-decayed interest, and whether the user bought it."""
+    as_of_micros = sf.lit(int(pd.Timestamp(as_of).value // 1_000))
+    age_days = sf.greatest(
+        (as_of_micros - sf.unix_micros("event_ts")) / sf.lit(SECONDS_PER_DAY * 1e6), sf.lit(0.0)
+    )
+    decayed = _weight(sf.col("event_type")) * sf.pow(sf.lit(0.5), age_days / sf.lit(half_life_days))
+    return (
+        human_events(events)
+        .where(sf.col("product_id").isNotNull())
+        .groupBy("user_id", "product_id")
+        .agg(
+            sf.sum(decayed).alias("interest"),
+            sf.max(sf.col("event_type") == "purchase").alias("is_bought"),
+        )
+    )
+
+
+def popular_products(events: DataFrame, limit: int) -> list[str]:
+    """The `limit` most popular products: most distinct buyers, then most viewers, then product id."""
+    ranked = (
+        human_events(events)
+        .where(sf.col("product_id").isNotNull())
+        .groupBy("product_id")
+        .agg(
+            sf.count_distinct(sf.when(sf.col("event_type") == "purchase", sf.col("user_id"))).alias("buyers"),
+            sf.count_distinct("user_id").alias("users"),
+        )
+        .orderBy(sf.desc("buyers"), sf.desc("users"), sf.asc("product_id"))
+        .limit(limit)
+    )
+    return [row["product_id"] for row in ranked.collect()]
+
+
+def _rank_in_buckets(candidate_rows: DataFrame, popular: list[str], n: int, buckets: int) -> DataFrame:
+    """Spark edge for rank_recommendations: users hashed into buckets, one pandas call per bucket."""
+
+    def rank(rows: pd.DataFrame) -> pd.DataFrame:
+        return rank_recommendations(rows, popular, n)
+
+    bucket = sf.pmod(sf.hash("user_id"), sf.lit(buckets))
+    return candidate_rows.groupBy(bucket).applyInPandas(rank, RECOMMENDATIONS_SCHEMA)
+
+
+def recommend(
+    events: DataFrame,
+    users: DataFrame,
+    similarity: DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    n: int,
+    half_life_days: float,
+    self_weight: float,
+    popular_limit: int = 200,
+    buckets: int = 16,
+) -> DataFrame:
+    """Top-`n` recommendations for every user in `users` (a user_id column), from `events`.
+
+    A candidate's score sums, over the products the user engaged with, interest x similarity to the
+    candidate; a product the user engaged with but did not buy is itself a candidate, scored
+    interest x `self_weight` (people come back for what they looked at).
+    """
+    listed = users.select("user_id").where(sf.col("user_id").isNotNull()).distinct()
+    interest = user_interest(events, as_of, half_life_days).join(listed, "user_id", "left_semi")
+    seeds = interest.where(sf.col("interest") > 0)
+    neighbours = seeds.join(
+        similarity.select("product_id", "neighbour_product_id", "similarity"), "product_id"
+    )
+    scored = neighbours.select(
+        "user_id",
+        sf.col("neighbour_product_id").alias("product_id"),
+        (sf.col("interest") * sf.col("similarity")).alias("score"),
+    ).unionByName(
+        seeds.where(~sf.col("is_bought")).select(
+            "user_id", "product_id", (sf.col("interest") * sf.lit(self_weight)).alias("score")
+        )
+    )
+    candidates = scored.groupBy("user_id", "product_id").agg(sf.sum("score").alias("score"))
+    rows = _candidate_rows(candidates, interest, listed)
+    return _rank_in_buckets(rows, popular_products(events, popular_limit), n, buckets)
+
+
+def popularity_recommendations(
+    events: DataFrame, users: DataFrame, *, n: int, popular_limit: int = 200, buckets: int = 16
+) -> DataFrame:
+    """The baseline: the most popular products each user has not bought yet."""
+    listed = users.select("user_id").where(sf.col("user_id").isNotNull()).distinct()
+    interest = user_interest(events, pd.Timestamp(0), 1.0).join(listed, "user_id", "left_semi")
+    no_candidates = interest.select(
+        "user_id", "product_id", sf.lit(None).cast("double").alias("score")
+    ).limit(0)
+    rows = _candidate_rows(no_candidates, interest, listed)
+    return _rank_in_buckets(rows, popular_products(events, popular_limit), n, buckets)
+
+
+def _candidate_rows(candidates: DataFrame, interest: DataFrame, listed: DataFrame) -> DataFrame:
+    """Input rows of rank_recommendations: candidates, bought markers and one row per listed user."""
+    no_score = sf.lit(None).cast("double")
+    return (
+        candidates.select("user_id", "product_id", "score", sf.lit(False).alias("is_bought"))
+        .unionByName(
+            interest.where(sf.col("is_bought")).select(
+                "user_id", "product_id", no_score.alias("score"), sf.lit(True).alias("is_bought")
+            )
+        )
+        .unionByName(
+            listed.select(
+                "user_id",
+                sf.lit(None).cast("string").alias("product_id"),
+                no_score.alias("score"),
+                sf.lit(False).alias("is_bought"),
+            )
+        )
+    )
