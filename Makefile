@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 TARGET ?= local
 DOCS_PORT ?= 8080
+# where dbt writes (and `dbt docs serve` reads) the docs site: dbt's target dir
+DOCS_DIR = $(or $(DBT_TARGET_PATH),target)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export DBT_PROJECT_DIR := $(CURDIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
@@ -49,7 +51,8 @@ format: setup ## Apply ruff format and sqlfluff fixes
 docs: setup ## Generate the dbt docs site into target/ (after `make run`: the catalog reads the built tables)
 	$(BIN)/dbt docs generate --static --target $(TARGET)
 
-serve-docs: docs ## Serve the docs site on http://127.0.0.1:$(DOCS_PORT)
+serve-docs: setup ## Serve the docs site on http://127.0.0.1:$(DOCS_PORT) (runs `make docs` first if there is none)
+	@test -f "$(DOCS_DIR)/catalog.json" || $(MAKE) --no-print-directory docs
 	$(BIN)/dbt docs serve --port $(DOCS_PORT) --host 127.0.0.1 --no-browser
 
 clean: ## Remove generated state: target/, logs/, .lakehouse/ (warehouse, metastore, landing)
