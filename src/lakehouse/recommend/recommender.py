@@ -39,7 +39,7 @@ def rank_recommendations(rows: pd.DataFrame, popular: Sequence[str], n: int) -> 
     """
     rows = rows.loc[rows["user_id"].notna()]
     users = pd.DataFrame({"user_id": rows["user_id"].unique()})
-    bought = rows.loc[rows["is_bought"].fillna(False).astype(bool) & rows["product_id"].notna()]
+    bought = rows.loc[rows["is_bought"].eq(True) & rows["product_id"].notna()]
     bought = bought[["user_id", "product_id"]].drop_duplicates()
 
     candidates = rows.loc[rows["product_id"].notna() & (rows["score"].fillna(0.0) > 0)]

@@ -1,0 +1,193 @@
+"""Similarity, recommendations and their evaluation: pandas behaviour, then on Spark by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from lakehouse.recommend.evaluation import (
+    MODEL_POPULARITY,
+    MODEL_RECOMMENDER,
+    RecommenderParams,
+    evaluate_recommenders,
+    ranking_metrics,
+)
+from lakehouse.recommend.recommender import (
+    SOURCE_POPULAR,
+    SOURCE_SIMILAR,
+    popularity_recommendations,
+    rank_recommendations,
+    recommend,
+)
+from lakehouse.recommend.similarity import item_similarity
+from tests.test_features import event, events_frame, spark_events
+
+
+def candidate_rows(rows: list[tuple[str | None, str | None, float | None, bool | None]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["user_id", "product_id", "score", "is_bought"])
+
+
+class TestRankRecommendations:
+    def test_ranks_by_score_then_fills_from_popular_skipping_bought(self) -> None:
+        rows = candidate_rows(
+            [
+                ("u1", "b", 2.0, False),
+                ("u1", "a", 2.0, False),  # tie with b: product id decides
+                ("u1", "c", 5.0, False),
+                ("u1", "c", 1.0, False),  # duplicate candidate: the best score counts
+                ("u1", "d", 9.0, False),
+                ("u1", "d", None, True),  # ... but d was bought
+                ("u1", "e", 0.0, False),  # no positive evidence
+                ("u1", "x", None, True),
+            ]
+        )
+        result = rank_recommendations(rows, popular=["x", "a", "p", "q"], n=5)
+        assert list(result["product_id"]) == ["c", "a", "b", "p", "q"]
+        assert list(result["rank"]) == [1, 2, 3, 4, 5]
+        assert list(result["source"]) == [SOURCE_SIMILAR] * 3 + [SOURCE_POPULAR] * 2
+        assert list(result["recommendation_id"]) == [f"u1#{rank}" for rank in range(1, 6)]
+        assert result["score"].iloc[0] == 5.0
+        assert result["score"].iloc[3:].isna().all()
+
+    def test_cold_start_user_gets_popular_and_null_users_are_dropped(self) -> None:
+        rows = candidate_rows([("new", None, None, None), (None, "a", 3.0, False)])
+        result = rank_recommendations(rows, popular=["p", "q", "p", "r"], n=2)
+        assert list(zip(result["user_id"], result["product_id"], strict=True)) == [("new", "p"), ("new", "q")]
+
+    def test_fewer_than_n_when_everything_runs_out(self) -> None:
+        rows = candidate_rows([("u1", "a", 1.0, False), ("u1", "p", None, True)])
+        result = rank_recommendations(rows, popular=["p", "a"], n=10)
+        assert list(result["product_id"]) == ["a"]
+
+    def test_no_rows_gives_no_recommendations(self) -> None:
+        assert rank_recommendations(candidate_rows([]), popular=["p"], n=3).empty
+
+
+class TestRankingMetrics:
+    def test_hit_rate_and_recall_by_hand(self) -> None:
+        recommended = pd.DataFrame(
+            {"user_id": ["u1", "u1", "u2", "u2"], "product_id": ["a", "b", "c", "d"], "rank": [1, 2, 1, 11]}
+        )
+        relevant = pd.DataFrame(
+            {
+                "user_id": ["u1", "u1", "u2", "u3", None, "u1"],
+                "product_id": ["a", "z", "d", "a", "a", "a"],
+            }
+        )
+        users, hit_rate, recall = ranking_metrics(recommended, relevant, k=10)
+        # u1: 1 of {a, z} in top 10; u2: d is at rank 11; u3 has no recommendations at all
+        assert users == 3
+        assert hit_rate == pytest.approx(1 / 3)
+        assert recall == pytest.approx((0.5 + 0 + 0) / 3)
+
+    def test_nothing_to_evaluate(self) -> None:
+        empty = pd.DataFrame({"user_id": [], "product_id": [], "rank": []})
+        users, hit_rate, recall = ranking_metrics(empty, empty, k=10)
+        assert users == 0
+        assert math.isnan(hit_rate)
+        assert math.isnan(recall)
+
+
+SIMILARITY_ROWS = [
+    event("u1", "s1", "2026-03-01 10:00:00", "product_view", "a"),
+    event("u1", "s1", "2026-03-01 10:01:00", "product_view", "b"),
+    event("u1", "s1", "2026-03-01 10:02:00", "add_to_cart", "b"),  # same (session, item): counted once
+    event("u1", "s1", "2026-03-01 10:03:00", "product_view", "c"),  # beyond the cap of 2 items
+    event("u2", "s2", "2026-03-01 11:00:00", "product_view", "a"),
+    event("u2", "s2", "2026-03-01 11:01:00", "product_view", "b"),
+    event("u3", "s3", "2026-03-01 12:00:00", "product_view", "a"),
+    event("u3", "s3", "2026-03-01 12:01:00", "product_view", "d"),
+    event("u3", "s3", "2026-03-01 12:02:00", "page_view"),
+    event("bot", "s4", "2026-03-01 12:00:00", "product_view", "c", bot=True),
+    event("bot", "s4", "2026-03-01 12:01:00", "product_view", "d", bot=True),
+]
+
+
+@pytest.mark.spark
+class TestOnSpark:
+    def test_item_similarity_by_hand(self, spark: SparkSession) -> None:
+        events = spark_events(spark, events_frame(SIMILARITY_ROWS))
+        result = item_similarity(events, top_k=1, max_items_per_session=2).toPandas()
+        by_item = result.set_index("product_id")
+        # sessions: a in s1,s2,s3; b in s1,s2; d in s3 (c is past the cap, the bot is ignored)
+        assert by_item.loc["a", "neighbour_product_id"] == "b"  # 2/sqrt(3*2) beats 1/sqrt(3*1)
+        assert by_item.loc["a", "similarity"] == pytest.approx(2 / math.sqrt(6))
+        assert by_item.loc["b", "neighbour_product_id"] == "a"
+        assert by_item.loc["d", "similarity"] == pytest.approx(1 / math.sqrt(3))
+        assert by_item.loc["a", "co_sessions"] == 2
+        assert sorted(result["pair_id"]) == ["a>b", "b>a", "d>a"]
+        assert set(result["neighbour_rank"]) == {1}
+
+    def test_recommend_by_hand(self, spark: SparkSession) -> None:
+        rows = [
+            *SIMILARITY_ROWS,
+            event("u4", "s5", "2026-03-01 13:00:00", "product_view", "a"),
+            event("u4", "s5", "2026-03-01 13:01:00", "purchase", "a"),
+        ]
+        events = spark_events(spark, events_frame(rows))
+        similarity = item_similarity(events, top_k=5, max_items_per_session=2)
+        users = spark.createDataFrame([("u4",), ("u9",)], "user_id string")
+        result = recommend(
+            events,
+            users,
+            similarity,
+            as_of=pd.Timestamp("2026-03-01 13:01:00"),
+            n=3,
+            half_life_days=7.0,
+            self_weight=1.0,
+        ).toPandas()
+        u4 = result.loc[result["user_id"] == "u4"].sort_values("rank")
+        # u4 bought a (so never a again): its neighbours b (2/sqrt(4*2)) then d (1/sqrt(4*1)),
+        # then the most popular products: a (1 buyer), b (2 users), c and d (1 user each)
+        assert list(u4["product_id"]) == ["b", "d", "c"]
+        assert list(u4["source"]) == [SOURCE_SIMILAR, SOURCE_SIMILAR, SOURCE_POPULAR]
+        assert u4["score"].iloc[0] == pytest.approx(3 * 2 / math.sqrt(8), rel=1e-3)
+        u9 = result.loc[result["user_id"] == "u9"].sort_values("rank")
+        assert list(u9["source"]) == [SOURCE_POPULAR] * 3  # cold start
+        assert list(u9["product_id"]) == ["a", "b", "c"]
+        baseline = popularity_recommendations(events, users, n=3).toPandas()
+        assert "a" not in set(baseline.loc[baseline["user_id"] == "u4", "product_id"])
+
+    def test_recommender_beats_popularity_on_a_world_with_tastes(self, spark: SparkSession) -> None:
+        events = spark_events(spark, events_frame(taste_world()))
+        result = evaluate_recommenders(spark, events, RecommenderParams(), k=10).toPandas()
+        by_model = result.set_index("model_name")
+        assert set(by_model.index) == {MODEL_RECOMMENDER, MODEL_POPULARITY}
+        assert (by_model["users_evaluated"] == 30).all()
+        assert by_model.loc[MODEL_RECOMMENDER, "hit_rate"] > by_model.loc[MODEL_POPULARITY, "hit_rate"]
+        assert by_model.loc[MODEL_RECOMMENDER, "recall"] > by_model.loc[MODEL_POPULARITY, "recall"]
+        assert by_model.loc[MODEL_RECOMMENDER, "eval_date"] == dt.date(2026, 3, 4)
+        assert by_model.loc[MODEL_RECOMMENDER, "train_end_date"] == dt.date(2026, 3, 3)
+
+
+def taste_world() -> list[tuple[object, ...]]:
+    """30 users in 3 taste groups of 12 products each; 2 globally popular products everyone buys.
+
+    Training days: each user browses products of its group (and buys one popular product); on the
+    last day each user buys an unseen product from its group, which only taste can predict.
+    """
+    rng = np.random.default_rng(7)
+    rows: list[tuple[object, ...]] = []
+    for user in range(30):
+        group = user % 3
+        catalogue = [f"g{group}p{i}" for i in range(12)]
+        seen = rng.choice(catalogue[:8], size=4, replace=False)
+        for day, product in enumerate(seen):
+            ts = f"2026-03-0{1 + day % 3} 1{day}:00:00"
+            session = f"u{user}s{day}"
+            rows.append(event(f"u{user}", session, ts, "product_view", str(product)))
+            rows.append(event(f"u{user}", session, ts, "product_view", str(seen[(day + 1) % 4])))
+        popular = f"pop{user % 2}"
+        rows.append(event(f"u{user}", f"u{user}s9", "2026-03-02 09:00:00", "purchase", popular))
+        target = catalogue[8 + user % 4]
+        rows.append(
+            event(f"u{user}", f"u{user}s5", "2026-03-03 20:00:00", "product_view", catalogue[user % 8])
+        )
+        rows.append(event(f"u{user}", f"u{user}s5", "2026-03-03 20:01:00", "product_view", target))
+        rows.append(event(f"u{user}", f"u{user}s8", "2026-03-04 10:00:00", "purchase", target))
+    return rows
