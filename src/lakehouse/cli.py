@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from lakehouse import __version__
 from lakehouse.errors import LakehouseError
+from lakehouse.generate import cli as generate_cli
+from lakehouse.ingest import cli as ingest_cli
 
 TARGETS = ("local", "ci", "cluster", "thrift")
 
@@ -48,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="show settings, Java and the table format this run would use")
     info.set_defaults(func=_cmd_info)
+
+    generate_cli.add_parser(sub)
+    ingest_cli.add_parser(sub)
     return parser
 
 

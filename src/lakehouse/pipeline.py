@@ -15,6 +15,8 @@ from typing import Any
 from lakehouse import dbt_runner, table_format
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.generate import cli as generate_cli
+from lakehouse.ingest import cli as ingest_cli
 
 
 @dataclass
@@ -44,6 +46,8 @@ def dbt_build_step(ctx: RunContext) -> None:
 
 
 STEPS: list[tuple[str, Step]] = [
+    ("generate", generate_cli.generate_step),
+    ("ingest", ingest_cli.ingest_step),
     ("dbt build", dbt_build_step),
 ]
 

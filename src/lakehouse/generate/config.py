@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -55,6 +56,19 @@ class GenerateConfig:
             value = getattr(self, name)
             if not 0.0 <= value < 0.5:
                 raise LakehouseError(f"{name}={value}: must be in [0, 0.5)")
+
+    @classmethod
+    def from_env(cls) -> GenerateConfig:
+        """The `lakehouse run` sample: LAKEHOUSE_SAMPLE_EVENTS (e.g. 60k), _DAYS and _SEED."""
+        events = os.environ.get("LAKEHOUSE_SAMPLE_EVENTS")
+        days = os.environ.get("LAKEHOUSE_SAMPLE_DAYS") or str(cls.days)
+        seed = os.environ.get("LAKEHOUSE_SAMPLE_SEED") or str(cls.seed)
+        if not days.isdigit() or not seed.isdigit():
+            raise LakehouseError(
+                f"LAKEHOUSE_SAMPLE_DAYS={days!r} and LAKEHOUSE_SAMPLE_SEED={seed!r} must be integers"
+            )
+        scale = parse_scale(events) if events else cls.scale_events
+        return cls(scale_events=scale, days=int(days), seed=int(seed))
 
     @property
     def n_users(self) -> int:
