@@ -24,6 +24,7 @@ from lakehouse.recommend.recommender import (
     rank_recommendations,
     recommend,
 )
+from lakehouse.recommend.run_step import quality_summary
 from lakehouse.recommend.similarity import item_similarity
 from tests.test_features import event, events_frame, spark_events
 
@@ -191,3 +192,30 @@ def taste_world() -> list[tuple[object, ...]]:
         rows.append(event(f"u{user}", f"u{user}s5", "2026-03-03 20:01:00", "product_view", target))
         rows.append(event(f"u{user}", f"u{user}s8", "2026-03-04 10:00:00", "purchase", target))
     return rows
+
+
+class TestRunSummary:
+    def rows(self, reco: float, popular: float) -> list[dict[str, object]]:
+        common = {"k": 10, "users_evaluated": 40, "recall": 0.1}
+        return [
+            {"model_name": MODEL_RECOMMENDER, "hit_rate": reco, **common},
+            {"model_name": MODEL_POPULARITY, "hit_rate": popular, **common},
+        ]
+
+    def test_keys_for_the_run_summary(self) -> None:
+        summary, failures = quality_summary(self.rows(0.31234567, 0.2))
+        assert summary["reco_hit_rate_at_10"] == 0.3123
+        assert summary["popularity_hit_rate_at_10"] == 0.2
+        assert summary["reco_recall_at_10"] == 0.1
+        assert summary["reco_users_evaluated"] == 40
+        assert failures == []
+
+    def test_not_beating_popularity_is_a_failed_check(self) -> None:
+        _summary, failures = quality_summary(self.rows(0.2, 0.2))
+        assert len(failures) == 1
+        assert "does not beat popularity" in failures[0]
+
+    def test_missing_model_row_is_a_failed_check(self) -> None:
+        summary, failures = quality_summary(self.rows(0.3, 0.2)[:1])
+        assert summary == {}
+        assert failures == ["reco_evaluation: no row for popularity"]

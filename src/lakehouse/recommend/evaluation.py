@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import human_events, latest_event_ts
-from lakehouse.recommend.recommender import popularity_recommendations, recommend
+from lakehouse.recommend.recommender import RecommenderParams, popularity_recommendations, recommend
 from lakehouse.recommend.similarity import item_similarity
 
 MODEL_RECOMMENDER = "item_similarity"
@@ -19,17 +18,6 @@ EVALUATION_SCHEMA = (
     "model_name string, k int, users_evaluated long, hit_rate double, recall double, "
     "train_end_date date, eval_date date"
 )
-
-
-@dataclass(frozen=True)
-class RecommenderParams:
-    """The knobs of the recommender; the same values train the published and the evaluated model."""
-
-    n: int = 10
-    top_k: int = 20
-    max_items_per_session: int = 20
-    half_life_days: float = 7.0
-    self_weight: float = 1.0
 
 
 def ranking_metrics(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -> tuple[int, float, float]:

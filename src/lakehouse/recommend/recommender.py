@@ -4,13 +4,15 @@ already bought."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
-from lakehouse.features.events import SECONDS_PER_DAY, human_events
+from lakehouse.features.events import SECONDS_PER_DAY, human_events, latest_event_ts
 
 # How strongly one event says "interested in this product"; a removal takes some of it back.
 INTEREST_WEIGHTS = {
@@ -26,6 +28,26 @@ RECOMMENDATIONS_SCHEMA = (
 RECOMMENDATION_COLUMNS = [field.split()[0] for field in RECOMMENDATIONS_SCHEMA.split(", ")]
 SOURCE_SIMILAR = "similar_items"
 SOURCE_POPULAR = "popular"
+
+
+@dataclass(frozen=True)
+class RecommenderParams:
+    """The knobs of the recommender; the same values train the published and the evaluated model."""
+
+    n: int = 10
+    top_k: int = 20
+    max_items_per_session: int = 20
+    half_life_days: float = 7.0
+    self_weight: float = 1.0
+
+    @classmethod
+    def from_mapping(cls, settings: Mapping[str, Any] | None) -> RecommenderParams:
+        """From the models' `recommender` config; unknown keys are an error, missing ones keep defaults."""
+        defaults = asdict(cls())
+        unknown = set(settings or {}) - set(defaults)
+        if unknown:
+            raise ValueError(f"unknown recommender settings: {', '.join(sorted(unknown))}")
+        return cls(**{name: type(defaults[name])(value) for name, value in (settings or {}).items()})
 
 
 def rank_recommendations(rows: pd.DataFrame, popular: Sequence[str], n: int) -> pd.DataFrame:
@@ -97,11 +119,10 @@ def user_interest(events: DataFrame, as_of: pd.Timestamp, half_life_days: float)
     )
 
 
-def popular_products(events: DataFrame, limit: int) -> list[str]:
+def popular_products(events: DataFrame, limit: int, sellable: DataFrame | None = None) -> list[str]:
     """The `limit` most popular products: most distinct buyers, then most viewers, then product id."""
     ranked = (
-        human_events(events)
-        .where(sf.col("product_id").isNotNull())
+        _sellable_only(human_events(events).where(sf.col("product_id").isNotNull()), sellable)
         .groupBy("product_id")
         .agg(
             sf.count_distinct(sf.when(sf.col("event_type") == "purchase", sf.col("user_id"))).alias("buyers"),
@@ -134,8 +155,10 @@ def recommend(
     self_weight: float,
     popular_limit: int = 200,
     buckets: int = 16,
+    sellable: DataFrame | None = None,
 ) -> DataFrame:
-    """Top-`n` recommendations for every user in `users` (a user_id column), from `events`.
+    """Top-`n` recommendations for every user in `users` (a user_id column), from `events`; only
+    products in `sellable` (a product_id column) when it is given.
 
     A candidate's score sums, over the products the user engaged with, interest x similarity to the
     candidate; a product the user engaged with but did not buy is itself a candidate, scored
@@ -156,9 +179,33 @@ def recommend(
             "user_id", "product_id", (sf.col("interest") * sf.lit(self_weight)).alias("score")
         )
     )
-    candidates = scored.groupBy("user_id", "product_id").agg(sf.sum("score").alias("score"))
+    candidates = (
+        _sellable_only(scored, sellable).groupBy("user_id", "product_id").agg(sf.sum("score").alias("score"))
+    )
     rows = _candidate_rows(candidates, interest, listed)
-    return _rank_in_buckets(rows, popular_products(events, popular_limit), n, buckets)
+    return _rank_in_buckets(rows, popular_products(events, popular_limit, sellable), n, buckets)
+
+
+def _sellable_only(frame: DataFrame, sellable: DataFrame | None) -> DataFrame:
+    if sellable is None:
+        return frame
+    return frame.join(sf.broadcast(sellable.select("product_id").distinct()), "product_id", "left_semi")
+
+
+def user_recommendations(
+    events: DataFrame, users: DataFrame, similarity: DataFrame, sellable: DataFrame, params: RecommenderParams
+) -> DataFrame:
+    """Spark edge of the user_recommendations model: top-n sellable products for every listed user."""
+    return recommend(
+        events,
+        users,
+        similarity,
+        as_of=latest_event_ts(events),
+        n=params.n,
+        half_life_days=params.half_life_days,
+        self_weight=params.self_weight,
+        sellable=sellable,
+    )
 
 
 def popularity_recommendations(
