@@ -1,0 +1,59 @@
+{#- Current state of a CDC feed: the latest change per key by log sequence number; a key whose
+    latest change is a delete has no row.
+
+    Out-of-order safe: the latest change is chosen by `change_lsn`, never by arrival. On
+    incremental (Delta MERGE) runs only keys with newly arrived changes are recomputed, but
+    always from their *whole* change history, so a stale update that arrives after a delete
+    cannot resurrect the row. Delete rows are emitted only then (`is_deleted`), for the MERGE
+    to delete them (see lakehouse_merge_sql); a full build drops them.
+
+    changes: relation of staged changes (columns: key, change_lsn, changed_at, is_deleted,
+             _ingested_at and the payload columns)
+    key_column: the entity key
+    payload_columns: list of payload column names to carry -#}
+{% macro cdc_current_state(changes, key_column, payload_columns) -%}
+with changes as (
+    select * from {{ changes }}
+),
+
+{% if is_incremental() %}
+keys_with_new_changes as (
+    select distinct changes.{{ key_column }}
+    from changes
+    where changes._ingested_at > (select max(this_table.last_ingested_at) from {{ this }} as this_table)
+),
+
+{% endif %}
+ranked as (
+    select
+        changes.*,
+        row_number() over (
+            partition by changes.{{ key_column }} order by changes.change_lsn desc
+        ) as change_rank,
+        max(changes._ingested_at) over (partition by changes.{{ key_column }}) as key_last_ingested_at
+    from changes
+    {%- if is_incremental() %}
+    where changes.{{ key_column }} in (select keys_with_new_changes.{{ key_column }} from keys_with_new_changes)
+    {%- endif %}
+),
+
+final as (
+    select
+        ranked.{{ key_column }},
+        {%- for column in payload_columns %}
+        ranked.{{ column }},
+        {%- endfor %}
+        ranked.change_lsn as last_change_lsn,
+        ranked.changed_at as last_changed_at,
+        ranked.key_last_ingested_at as last_ingested_at,
+        ranked.is_deleted
+    from ranked
+    where
+        ranked.change_rank = 1
+        {%- if not is_incremental() %}
+        and not ranked.is_deleted
+        {%- endif %}
+)
+
+select * from final
+{%- endmacro %}

@@ -1,0 +1,134 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy=lakehouse_incremental_strategy(),
+    unique_key='event_id',
+    partition_by=['event_date'],
+    on_schema_change='fail',
+) }}
+
+{#- Incremental runs rebuild whole event dates: every date that received newly ingested (possibly
+    late) events, widened by var('session_lookback_days') on both sides because a session can run
+    across midnight. Sessions are computed over a further lookback margin so that the rebuilt
+    dates see their neighbours' events. On Parquet the rebuilt dates replace their partitions. -#}
+{%- set gap_micros = var('session_gap_minutes') * 60 * 1000000 -%}
+{%- set lookback_days = var('session_lookback_days') -%}
+
+with events as (
+    select * from {{ ref('stg_clickstream__events') }}
+),
+
+{% if is_incremental() %}
+dates_with_new_events as (
+    select distinct events.event_date
+    from events
+    where events._ingested_at > (select max(this_table._ingested_at) from {{ this }} as this_table)
+),
+
+rebuilt_dates as (
+    select distinct date_add(dates_with_new_events.event_date, day_offsets.day_offset) as event_date
+    from dates_with_new_events
+    cross join (
+        select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
+    ) as day_offsets
+),
+
+events_in_scope as (
+    select events.*
+    from events
+    where events.event_date between
+        (select date_sub(min(rebuilt_dates.event_date), {{ lookback_days }}) from rebuilt_dates)
+        and (select date_add(max(rebuilt_dates.event_date), {{ lookback_days }}) from rebuilt_dates)
+),
+
+{% else %}
+events_in_scope as (
+    select * from events
+),
+
+{% endif %}
+with_previous as (
+    select
+        events_in_scope.*,
+        lag(events_in_scope.event_ts) over (
+            partition by events_in_scope.visitor_id
+            order by events_in_scope.event_ts, events_in_scope.event_id
+        ) as previous_event_ts
+    from events_in_scope
+),
+
+with_session_starts as (
+    select
+        with_previous.*,
+        -- strictly more than the gap starts a new session: exactly 30 minutes continues it
+        case
+            when with_previous.previous_event_ts is null then 1
+            when unix_micros(with_previous.event_ts) - unix_micros(with_previous.previous_event_ts)
+                > {{ gap_micros }} then 1
+            else 0
+        end as is_session_start
+    from with_previous
+),
+
+with_session_numbers as (
+    select
+        with_session_starts.*,
+        sum(with_session_starts.is_session_start) over (
+            partition by with_session_starts.visitor_id
+            order by with_session_starts.event_ts, with_session_starts.event_id
+            rows between unbounded preceding and current row
+        ) as visitor_session_number
+    from with_session_starts
+),
+
+with_sessions as (
+    select
+        with_session_numbers.*,
+        first_value(with_session_numbers.event_id) over (
+            partition by with_session_numbers.visitor_id, with_session_numbers.visitor_session_number
+            order by with_session_numbers.event_ts, with_session_numbers.event_id
+        ) as session_first_event_id,
+        min(with_session_numbers.event_ts) over (
+            partition by with_session_numbers.visitor_id, with_session_numbers.visitor_session_number
+        ) as session_start_ts,
+        row_number() over (
+            partition by with_session_numbers.visitor_id, with_session_numbers.visitor_session_number
+            order by with_session_numbers.event_ts, with_session_numbers.event_id
+        ) as event_number_in_session
+    from with_session_numbers
+),
+
+final as (
+    select
+        with_sessions.event_id,
+        md5(concat_ws('|', with_sessions.visitor_id, with_sessions.session_first_event_id)) as session_id,
+        with_sessions.visitor_id,
+        with_sessions.session_start_ts,
+        with_sessions.event_number_in_session,
+        with_sessions.is_session_start = 1 as is_session_start,
+        with_sessions.event_ts,
+        with_sessions.event_type,
+        with_sessions.user_id,
+        with_sessions.anonymous_id,
+        with_sessions.device_type,
+        with_sessions.os,
+        with_sessions.user_agent,
+        with_sessions.country_code,
+        with_sessions.channel,
+        with_sessions.page_url,
+        with_sessions.product_id,
+        with_sessions.search_query,
+        with_sessions.quantity,
+        with_sessions.price,
+        with_sessions.currency,
+        with_sessions.order_id,
+        with_sessions.app_version,
+        with_sessions._ingested_at,
+        current_timestamp() as _sessionized_at,
+        with_sessions.event_date
+    from with_sessions
+    {%- if is_incremental() %}
+    where with_sessions.event_date in (select rebuilt_dates.event_date from rebuilt_dates)
+    {%- endif %}
+)
+
+select * from final

@@ -1,0 +1,12 @@
+{{ config(
+    materialized=lakehouse_current_state_materialization(),
+    incremental_strategy='merge',
+    unique_key='product_id',
+    merge_delete_condition='DBT_INTERNAL_SOURCE.is_deleted',
+    merge_update_condition='DBT_INTERNAL_SOURCE.last_change_lsn >= DBT_INTERNAL_DEST.last_change_lsn',
+) }}
+
+{{ cdc_current_state(
+    ref('stg_cdc__product_changes'), 'product_id',
+    ['product_name', 'category_id', 'brand', 'price', 'currency', 'is_active', 'updated_at'],
+) }}

@@ -1,0 +1,49 @@
+-- A visitor-day is a bot when any of its user agents matches a known bot pattern or it has more
+-- events than a person plausibly makes in a day.
+with events as (
+    select * from {{ ref('stg_clickstream__events') }}
+),
+
+bot_user_agents as (
+    select * from {{ ref('bot_user_agents') }}
+),
+
+user_agents as (
+    select distinct events.user_agent
+    from events
+    where events.user_agent is not null
+),
+
+bot_matched_user_agents as (
+    -- both sides are small (distinct agents x a few dozen patterns): a broadcast nested loop
+    select /*+ broadcast(bot_user_agents) */ distinct user_agents.user_agent
+    from user_agents
+    inner join bot_user_agents
+        on contains(lower(user_agents.user_agent), lower(bot_user_agents.user_agent_pattern))
+),
+
+visitor_days as (
+    select
+        events.visitor_id,
+        events.event_date,
+        count(*) as event_count,
+        max(bot_matched_user_agents.user_agent is not null) as has_bot_user_agent
+    from events
+    left join bot_matched_user_agents
+        on events.user_agent = bot_matched_user_agents.user_agent
+    group by events.visitor_id, events.event_date
+),
+
+final as (
+    select
+        visitor_days.visitor_id,
+        visitor_days.event_date,
+        visitor_days.event_count,
+        visitor_days.has_bot_user_agent,
+        visitor_days.event_count > {{ var('bot_events_per_day') }} as exceeds_daily_event_limit,
+        visitor_days.has_bot_user_agent
+        or visitor_days.event_count > {{ var('bot_events_per_day') }} as is_bot
+    from visitor_days
+)
+
+select * from final

@@ -1,0 +1,25 @@
+-- Per logged-in user and day, human traffic only.
+with events as (
+    select * from {{ ref('fct_events') }}
+    where not is_bot and user_id is not null
+),
+
+final as (
+    select
+        events.event_date as activity_date,
+        events.user_id,
+        count(distinct events.session_id) as sessions,
+        count(*) as events,
+        count_if(events.event_type = 'page_view') as page_views,
+        count_if(events.event_type = 'product_view') as product_views,
+        count_if(events.event_type = 'search') as searches,
+        count_if(events.event_type = 'add_to_cart') as cart_adds,
+        count_if(events.event_type = 'purchase') as purchases,
+        sum(events.revenue_usd) as revenue_usd,
+        min(events.event_ts) as first_event_at,
+        max(events.event_ts) as last_event_at
+    from events
+    group by events.event_date, events.user_id
+)
+
+select * from final

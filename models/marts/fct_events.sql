@@ -1,0 +1,145 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy=lakehouse_incremental_strategy(),
+    unique_key='event_id',
+    partition_by=['event_date'],
+    on_schema_change='fail',
+    tblproperties=lakehouse_delta_tblproperties(),
+    meta={'delta_zorder_by': ['user_id', 'product_id']},
+) }}
+
+{#- Incremental runs take exactly the event dates int_events_sessionized rebuilt in this run
+    (rows sessionized after this table's newest `_sessionized_at`); those are whole dates, as
+    the Parquet partition overwrite requires. -#}
+with sessionized_events as (
+    select * from {{ ref('int_events_sessionized') }}
+    {%- if is_incremental() %}
+    where _sessionized_at > (select max(this_table._sessionized_at) from {{ this }} as this_table)
+    {%- endif %}
+),
+
+visitor_days as (
+    select * from {{ ref('int_visitor_days_classified') }}
+),
+
+product_versions as (
+    select * from {{ ref('int_product_changes_historized') }}
+),
+
+currency_rates as (
+    select * from {{ ref('currency_rates') }}
+),
+
+-- the last known version of every product, deleted ones included, so old events keep a category
+ranked_product_versions as (
+    select
+        product_versions.product_id,
+        product_versions.category_id,
+        row_number() over (
+            partition by product_versions.product_id order by product_versions.version_lsn desc
+        ) as version_rank
+    from product_versions
+),
+
+last_product_versions as (
+    select
+        ranked_product_versions.product_id,
+        ranked_product_versions.category_id
+    from ranked_product_versions
+    where ranked_product_versions.version_rank = 1
+),
+
+-- salted: a few bot visitors own a large share of all events, which would put one huge join key
+-- in a single task; each visitor-day row is replicated over the salt buckets instead
+salted_visitor_days as (
+    select
+        visitor_days.visitor_id,
+        visitor_days.event_date,
+        visitor_days.is_bot,
+        {{ skew_salt_range() }} as salt
+    from visitor_days
+),
+
+salted_events as (
+    select
+        sessionized_events.*,
+        {{ skew_salt('sessionized_events.event_id') }} as salt
+    from sessionized_events
+),
+
+joined as (
+    select /*+ broadcast(last_product_versions), broadcast(currency_rates) */
+        salted_events.event_id,
+        salted_events.event_ts,
+        salted_events.event_date,
+        salted_events.user_id,
+        salted_events.anonymous_id,
+        salted_events.visitor_id,
+        salted_events.session_id,
+        salted_events.event_number_in_session,
+        salted_events.event_type,
+        salted_events.product_id,
+        last_product_versions.category_id,
+        salted_events.quantity,
+        salted_events.price * currency_rates.rate_to_usd as price_usd,
+        salted_events.currency,
+        salted_events.device_type,
+        salted_events.os,
+        salted_events.channel,
+        salted_events.country_code,
+        salted_events.page_url,
+        salted_events.search_query,
+        salted_events.order_id,
+        salted_events.app_version,
+        -- a session is a bot session as a whole: classified by the day it started
+        coalesce(salted_visitor_days.is_bot, false) as is_bot,
+        salted_events._ingested_at,
+        salted_events._sessionized_at
+    from salted_events
+    left join salted_visitor_days
+        on
+            salted_events.visitor_id = salted_visitor_days.visitor_id
+            and to_date(salted_events.session_start_ts) = salted_visitor_days.event_date
+            and salted_events.salt = salted_visitor_days.salt
+    left join last_product_versions
+        on salted_events.product_id = last_product_versions.product_id
+    left join currency_rates
+        on salted_events.currency = currency_rates.currency
+),
+
+final as (
+    select
+        joined.event_id,
+        joined.event_ts,
+        joined.event_date,
+        joined.user_id,
+        joined.anonymous_id,
+        joined.visitor_id,
+        joined.session_id,
+        joined.event_number_in_session,
+        joined.event_type,
+        joined.product_id,
+        joined.category_id,
+        joined.quantity,
+        joined.price_usd,
+        case
+            when joined.event_type = 'purchase'
+                then coalesce(joined.quantity, 1) * coalesce(joined.price_usd, 0)
+            else 0
+        end as revenue_usd,
+        joined.currency,
+        joined.device_type,
+        joined.os,
+        joined.channel,
+        joined.country_code,
+        joined.page_url,
+        joined.search_query,
+        joined.order_id,
+        joined.app_version,
+        joined.is_bot,
+        joined._ingested_at,
+        joined._sessionized_at
+    from joined
+)
+
+select * from final
