@@ -1,0 +1,162 @@
+"""Run the expectation suites through Great Expectations on the project's SparkSession.
+
+The GX context is ephemeral (in-memory stores, nothing written but the Data Docs) and reads
+DataFrames from the session already running, so there is no second JVM and no Derby lock clash.
+One checkpoint per table: a dataframe asset takes one DataFrame per checkpoint run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import SparkSession
+
+from lakehouse.validate.results import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, CheckResult
+from lakehouse.validate.suites import TableSuite
+
+DOCS_SITE = "lakehouse"
+TABLE_EXISTS_CHECK = "expect_table_to_exist"
+PARAMETERS_CHECK = "compute_upstream_parameters"
+
+
+@dataclass(frozen=True)
+class GateReport:
+    results: list[CheckResult]
+    docs_index: Path | None
+
+
+def run_suites(
+    spark: SparkSession,
+    suites: list[TableSuite],
+    docs_dir: Path,
+    missing_table_severity: str = CRITICAL,
+) -> GateReport:
+    """Validate every suite's table; a missing table is one failed check of the given severity."""
+    context = _ephemeral_context(docs_dir)
+    source = context.data_sources.add_spark(name="lakehouse")
+    results: list[CheckResult] = []
+    for suite in suites:
+        if not _table_exists(spark, suite.table):
+            results.append(
+                CheckResult(SOURCE_GX, suite.table, TABLE_EXISTS_CHECK, missing_table_severity, FAIL)
+            )
+            continue
+        results.extend(_validate_table(spark, context, source, suite))
+    shutil.rmtree(docs_dir, ignore_errors=True)  # pages of earlier runs would linger unlinked
+    context.build_data_docs(site_names=[DOCS_SITE])
+    index = docs_dir / "index.html"
+    return GateReport(results=results, docs_index=index if index.exists() else None)
+
+
+def _ephemeral_context(docs_dir: Path) -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        data_docs_sites={DOCS_SITE: site},
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(project_config=config, mode="ephemeral")
+
+
+def _table_exists(spark: SparkSession, table: str) -> bool:
+    database, _, name = table.rpartition(".")
+    return bool(spark.catalog.tableExists(name, database or None))
+
+
+def _validate_table(spark: SparkSession, context: Any, source: Any, suite: TableSuite) -> list[CheckResult]:
+    import great_expectations as gx
+
+    try:
+        parameters = suite.parameters(spark)
+    except AnalysisException as exc:
+        detail = str(exc).strip().splitlines()[0][:200]
+        return [CheckResult(SOURCE_GX, suite.table, PARAMETERS_CHECK, CRITICAL, ERROR, detail=detail)]
+    frame = suite.prepare(spark.table(suite.table)).cache()
+    try:
+        batch = source.add_dataframe_asset(name=suite.name).add_batch_definition_whole_dataframe(suite.name)
+        gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table))
+        for expectation in suite.expectations():
+            gx_suite.add_expectation(expectation)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.table, data=batch, suite=gx_suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"gate__{suite.name}",
+                validation_definitions=[definition],
+                result_format={"result_format": "BASIC"},
+            )
+        )
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
+    finally:
+        frame.unpersist()
+    return [
+        _check_result(suite.table, result)
+        for suite_result in outcome.run_results.values()
+        for result in suite_result.results
+    ]
+
+
+def _check_result(table: str, result: Any) -> CheckResult:
+    config = result.expectation_config
+    severity = str(getattr(config.severity, "value", config.severity))
+    error = _exception_message(result.exception_info)
+    details: dict[str, Any] = result.result or {}
+    unexpected = details.get("unexpected_count")
+    if error is not None:
+        status, detail = ERROR, error
+    elif result.success:
+        status, detail = PASS, ""
+    else:
+        status = FAIL
+        observed = details.get("observed_value")
+        detail = f"observed {observed}" if observed is not None else ""
+    return CheckResult(
+        source=SOURCE_GX,
+        object=table,
+        check=check_name(config.type, config.kwargs),
+        severity=severity,
+        status=status,
+        failing_rows=int(unexpected) if unexpected is not None else None,
+        detail=detail,
+    )
+
+
+def check_name(expectation_type: str, kwargs: dict[str, Any]) -> str:
+    """`expect_column_values_to_be_unique(event_id)`: the expectation and the columns it checks."""
+    columns: list[str] = []
+    for key in ("column", "column_A", "column_B"):
+        if kwargs.get(key):
+            columns.append(str(kwargs[key]))
+    columns.extend(str(c) for c in kwargs.get("column_list") or [])
+    return f"{expectation_type}({', '.join(columns)})" if columns else expectation_type
+
+
+def _exception_message(info: dict[str, Any] | None) -> str | None:
+    """GX reports an expectation that raised either flat or keyed by metric: find the message."""
+    if not info:
+        return None
+    candidates = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for candidate in candidates:
+        if candidate.get("raised_exception"):
+            message = str(candidate.get("exception_message") or "raised an exception")
+            return message.strip().splitlines()[0][:200]
+    return None
