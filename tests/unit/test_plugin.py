@@ -35,6 +35,11 @@ def test_string_bindings_are_escaped(value: str, literal: str) -> None:
     assert QuotingSessionConnectionWrapper._fix_binding(value) == literal
 
 
+def test_none_binding_is_sql_null() -> None:
+    # an empty seed cell must load as null, not as the string 'None'
+    assert QuotingSessionConnectionWrapper._fix_binding(None) == "null"
+
+
 @pytest.mark.spark
 @pytest.mark.parametrize("value", ["it's", "back\\slash", "'quoted'", "%s percent"])
 def test_escaped_literal_round_trips_through_spark(spark: object, value: str) -> None:

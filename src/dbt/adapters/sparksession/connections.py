@@ -66,6 +66,8 @@ class QuotingSessionConnectionWrapper(SessionConnectionWrapper):
     def _fix_binding(cls, value: Any) -> str | float:
         if isinstance(value, str):
             return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        if value is None:  # upstream renders None as the string 'None' (empty seed cells)
+            return "null"
         return super()._fix_binding(value)
 
 
