@@ -112,8 +112,21 @@ def session_conf(settings: Settings, fmt: table_format.TableFormat) -> dict[str,
             f"-Dderby.system.home={home} -Dderby.stream.error.file={home / 'derby.log'}"
         ),
     }
+    conf.update(metastore_conf(settings))
     conf.update(fmt.spark_conf)
     return conf
+
+
+def metastore_conf(settings: Settings) -> dict[str, str]:
+    """Settings that point Spark at a shared metastore (LAKEHOUSE_METASTORE_URL), if one is set."""
+    url = settings.metastore_url
+    if url is None:
+        return {}
+    if url.startswith("thrift://"):
+        return {"spark.hadoop.hive.metastore.uris": url}
+    if url.startswith("jdbc:"):
+        return {"spark.hadoop.javax.jdo.option.ConnectionURL": url}
+    raise LakehouseError(f"LAKEHOUSE_METASTORE_URL={url!r} must start with thrift:// or jdbc:")
 
 
 def running_session() -> SparkSession | None:
@@ -132,7 +145,7 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
     fmt = table_format.resolve(settings)
     check_java()
     settings.home.mkdir(parents=True, exist_ok=True)
-    if settings.master.startswith("local"):
+    if settings.metastore_url is None:  # a shared metastore takes no file lock here
         check_metastore_free(settings.metastore_dir)
     # pandas UDF workers start `PYSPARK_PYTHON`; make them use this interpreter and its packages.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
