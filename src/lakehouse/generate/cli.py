@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--days", type=int, default=defaults.days)
     cmd.add_argument("--seed", type=int, default=defaults.seed)
     cmd.add_argument("--start-date", type=_date, default=defaults.start_date)
-    cmd.add_argument("--users", type=int, default=None, help="default: one per ~40 events")
+    cmd.add_argument("--users", type=int, default=None, help="default: one per ~25 events")
     cmd.add_argument("--products", type=int, default=None, help="default: one per ~100 events (200..20,000)")
     cmd.add_argument("--duplicate-rate", type=float, default=defaults.duplicate_rate)
     cmd.add_argument("--late-rate", type=float, default=defaults.late_rate)

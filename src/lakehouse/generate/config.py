@@ -33,9 +33,9 @@ class GenerateConfig:
     days: int = 7
     seed: int = 42
     start_date: date = DEFAULT_START
-    users: int | None = None  # default: one user per ~40 events
+    users: int | None = None  # default: one user per ~25 events
     products: int | None = None  # default: one product per ~100 events, 200..20,000
-    bot_event_share: float = 0.06  # a few very heavy bots (a skewed key)
+    bot_event_share: float = 0.08  # a few very heavy bots (a skewed key)
     duplicate_rate: float = 0.01  # client retries: same event_id landed twice
     late_rate: float = 0.02  # offline clients: lands 1-3 days after it happened
     out_of_order_rate: float = 0.03  # client clock behind: event_ts earlier than neighbours
@@ -72,7 +72,7 @@ class GenerateConfig:
 
     @property
     def n_users(self) -> int:
-        return self.users or max(200, self.scale_events // 40)
+        return self.users or max(200, self.scale_events // 25)
 
     @property
     def n_products(self) -> int:

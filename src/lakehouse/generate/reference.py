@@ -94,9 +94,9 @@ HEAVY_BOTS: tuple[tuple[str, float], ...] = (
         "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/124.0 Safari/537.36",
         0.45,
     ),
-    ("python-requests/2.32.3", 0.25),
-    ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", 0.18),
-    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.12),
+    ("python-requests/2.32.3", 0.2),
+    ("Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", 0.15),
+    ("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)", 0.1),
 )
 
 # (device_type, os, user agent, app platform prefix)

@@ -91,7 +91,7 @@ def build_world(cfg: GenerateConfig, rng: np.random.Generator, start_ms: int) ->
     user_client = rng.choice(
         len(ref.CLIENTS), size=n_users, p=np.array(ref.CLIENT_WEIGHTS) / sum(ref.CLIENT_WEIGHTS)
     )
-    activity = rng.lognormal(0.0, 1.2, size=n_users)
+    activity = rng.lognormal(0.0, 0.8, size=n_users)
     user_prefs = np.stack([rng.choice(n_cats, size=n_users, p=category_weights) for _ in range(3)], axis=1)
     n_prefs = rng.choice([1, 2, 3], size=n_users, p=[0.3, 0.45, 0.25])
     pref_p = np.where(

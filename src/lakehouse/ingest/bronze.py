@@ -40,10 +40,9 @@ def quarantine_feed(landing_feed: str) -> str:
     return landing_feed.removeprefix("cdc_")
 
 
-def bronze_table(landing_feed: str) -> str:
-    return (
-        tables.EVENTS_TABLE if landing_feed == "events" else tables.cdc_table(quarantine_feed(landing_feed))
-    )
+def bronze_table(landing_feed: str, database: str = tables.DATABASE) -> str:
+    name = tables.EVENTS if landing_feed == "events" else tables.cdc_table(quarantine_feed(landing_feed))
+    return f"{database}.{name}"
 
 
 def bronze_columns(landing_feed: str) -> list[str]:
@@ -123,8 +122,9 @@ def _insert(df: DataFrame, table: str) -> None:
 
 
 def batch_writer(
-    landing_feed: str, counts: FeedCounts, drift: Counter[str]
+    landing_feed: str, counts: FeedCounts, drift: Counter[str], database: str = tables.DATABASE
 ) -> Callable[[DataFrame, int], None]:
+    """The foreachBatch function of one feed's stream (also callable directly with a DataFrame)."""
     feed = quarantine_feed(landing_feed)
     columns = bronze_columns(landing_feed)
 
@@ -134,7 +134,7 @@ def batch_writer(
         parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
         try:
             valid = parsed.filter(sf.col(parse.REASON).isNull())
-            _insert(valid.select(*columns), bronze_table(landing_feed))
+            _insert(valid.select(*columns), bronze_table(landing_feed, database))
             rejected = parsed.filter(sf.col(parse.REASON).isNotNull()).select(
                 sf.col(parse.RAW).alias("raw_line"),
                 sf.col(parse.REASON).alias("reason"),
@@ -144,7 +144,7 @@ def batch_writer(
                 "_batch_id",
                 "_arrival_date",
             )
-            _insert(rejected, tables.QUARANTINE_TABLE)
+            _insert(rejected, f"{database}.{tables.QUARANTINE}")
             tally = parsed.agg(
                 sf.count_if(sf.col(parse.REASON).isNull()).alias("valid"),
                 sf.count_if(sf.col(parse.REASON).isNotNull()).alias("rejected"),
@@ -170,6 +170,7 @@ def run_stream(
     landing_feed: str,
     writer: Callable[[DataFrame, int], None],
     max_files_per_batch: int | None = None,
+    checkpoint_name: str = "bronze",
 ) -> None:
     source = settings.landing_dir / landing_feed
     source.mkdir(parents=True, exist_ok=True)
@@ -183,7 +184,7 @@ def run_stream(
     lines = reader.load(str(source)).select(parse.RAW, "_metadata")
     query = (
         lines.writeStream.foreachBatch(writer)
-        .option("checkpointLocation", str(settings.checkpoint_dir / f"bronze_{landing_feed}"))
+        .option("checkpointLocation", str(settings.checkpoint_dir / f"{checkpoint_name}_{landing_feed}"))
         .trigger(availableNow=True)
         .queryName(f"bronze_{landing_feed}")
         .start()
@@ -196,21 +197,21 @@ def run_stream(
         ) from exc
 
 
-def drift_report(spark: SparkSession) -> dict[str, Any]:
+def drift_report(spark: SparkSession, database: str = tables.DATABASE) -> dict[str, Any]:
     """Schema drift as seen in bronze: contract-v2 rows and fields outside the contract."""
     row = spark.sql(
         f"""
         select count_if(app_version is not null) as v2_rows,
                min(case when app_version is not null then event_ts end) as v2_first_event_ts,
                count_if(_extra_fields is not null) as rows_with_extra_fields
-        from {tables.EVENTS_TABLE}
+        from {database}.{tables.EVENTS}
         """
     ).first()
     keys = spark.sql(
         f"""
         select key, count(*) as n
         from (select explode(map_keys(from_json(_extra_fields, 'map<string,string>'))) as key
-              from {tables.EVENTS_TABLE} where _extra_fields is not null)
+              from {database}.{tables.EVENTS} where _extra_fields is not null)
         group by key order by key
         """
     ).collect()
@@ -225,33 +226,38 @@ def drift_report(spark: SparkSession) -> dict[str, Any]:
 
 
 def ingest(
-    spark: SparkSession, settings: Settings | None = None, max_files_per_batch: int | None = None
+    spark: SparkSession,
+    settings: Settings | None = None,
+    max_files_per_batch: int | None = None,
+    database: str = tables.DATABASE,
 ) -> IngestResult:
-    """Ingest every new landing file of every feed; returns counts that reconcile to the manifests."""
+    """Ingest every new landing file of every feed; returns counts that reconcile to the manifests.
+
+    A `database` other than `bronze` (tests, benchmarks) gets its own checkpoints too.
+    """
     started = time.monotonic()
     settings = settings or Settings.from_env()
     fmt = table_format.resolve(settings)
-    tables.ensure_bronze(spark, fmt.name)
+    tables.ensure_bronze(spark, fmt.name, database)
     feeds = {feed: FeedCounts() for feed in LANDING_FEEDS}
     drift: Counter[str] = Counter()
     for landing_feed, counts in feeds.items():
-        run_stream(
-            spark, settings, landing_feed, batch_writer(landing_feed, counts, drift), max_files_per_batch
-        )
+        writer = batch_writer(landing_feed, counts, drift, database)
+        run_stream(spark, settings, landing_feed, writer, max_files_per_batch, checkpoint_name=database)
     by_reason = (
-        spark.table(tables.QUARANTINE_TABLE)
+        spark.table(f"{database}.{tables.QUARANTINE}")
         .groupBy("feed", sf.split("reason", ":").getItem(0).alias("reason"))
         .count()
     )
     quarantined = {(r["feed"], r["reason"]): int(r["count"]) for r in by_reason.collect()}
     for landing_feed, counts in feeds.items():
         counts.landed = landed_lines(settings.landing_dir, landing_feed)
-        counts.bronze = spark.table(bronze_table(landing_feed)).count()
+        counts.bronze = spark.table(bronze_table(landing_feed, database)).count()
         feed = quarantine_feed(landing_feed)
         counts.quarantined = sum(n for (f, _reason), n in quarantined.items() if f == feed)
     return IngestResult(
         feeds=feeds,
         quarantine_reasons={f"{feed}:{reason}": n for (feed, reason), n in sorted(quarantined.items())},
-        drift={**drift_report(spark), **drift},
+        drift={**drift_report(spark, database), **drift},
         seconds=round(time.monotonic() - started, 2),
     )

@@ -9,15 +9,15 @@ from lakehouse.contracts.events import PARTITION_COLUMNS, bronze_events_columns
 from lakehouse.contracts.quarantine import QUARANTINE_COLUMNS
 
 DATABASE = "bronze"
-EVENTS_TABLE = f"{DATABASE}.events"
-QUARANTINE_TABLE = f"{DATABASE}.quarantine"
+EVENTS = "events"
+QUARANTINE = "quarantine"
 # Quarantine rows of different feeds share batch ids (one stream per feed), so the feed is part of
 # the partition key that makes a replayed batch overwrite only its own rows.
 QUARANTINE_PARTITIONS = ("feed", *PARTITION_COLUMNS)
 
 
 def cdc_table(feed: str) -> str:
-    return f"{DATABASE}.{bronze_cdc_table(feed)}"
+    return bronze_cdc_table(feed)
 
 
 def create_table_sql(
@@ -34,18 +34,22 @@ def create_table_sql(
     )
 
 
-def table_ddls(file_format: str) -> list[str]:
+def table_ddls(file_format: str, database: str = DATABASE) -> list[str]:
     ddls = [
-        create_table_sql(EVENTS_TABLE, bronze_events_columns(), PARTITION_COLUMNS, file_format),
-        create_table_sql(QUARANTINE_TABLE, list(QUARANTINE_COLUMNS), QUARANTINE_PARTITIONS, file_format),
+        create_table_sql(f"{database}.{EVENTS}", bronze_events_columns(), PARTITION_COLUMNS, file_format),
+        create_table_sql(
+            f"{database}.{QUARANTINE}", list(QUARANTINE_COLUMNS), QUARANTINE_PARTITIONS, file_format
+        ),
     ]
     for feed in CDC_FEEDS:
         columns = [(f.name, f.dataType.simpleString()) for f in bronze_cdc_schema(feed).fields]
-        ddls.append(create_table_sql(cdc_table(feed), columns, PARTITION_COLUMNS, file_format))
+        ddls.append(
+            create_table_sql(f"{database}.{cdc_table(feed)}", columns, PARTITION_COLUMNS, file_format)
+        )
     return ddls
 
 
-def ensure_bronze(spark: SparkSession, file_format: str) -> None:
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
-    for ddl in table_ddls(file_format):
+def ensure_bronze(spark: SparkSession, file_format: str, database: str = DATABASE) -> None:
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    for ddl in table_ddls(file_format, database):
         spark.sql(ddl)
