@@ -57,9 +57,7 @@ def render_all(file_format: str, target_dir: Path) -> dict[str, str]:
         patch.setenv(table_format.ENV_RESOLVED, file_format)
         from dbt.cli.main import dbtRunner
 
-        result = dbtRunner().invoke(
-            dbt_runner.dbt_args(["compile", "--inline", inline, "--quiet"], "local")
-        )
+        result = dbtRunner().invoke(dbt_runner.dbt_args(["compile", "--inline", inline, "--quiet"], "local"))
     assert result.success, result.exception
     compiled: str = result.result.results[0].node.compiled_code  # type: ignore[union-attr]
     sections = compiled.split(MARKER)[1:]
@@ -137,7 +135,10 @@ def test_merge_deletes_before_it_updates_and_never_inserts_a_delete(delta: dict[
 @pytest.mark.spark
 def test_merge_joins_on_every_key_column(delta: dict[str, str]) -> None:
     sql = delta["merge_composite_key"]
-    assert "on DBT_INTERNAL_SOURCE.a = DBT_INTERNAL_DEST.a and DBT_INTERNAL_SOURCE.b = DBT_INTERNAL_DEST.b" in sql
+    on_clause = (
+        "on DBT_INTERNAL_SOURCE.a = DBT_INTERNAL_DEST.a and DBT_INTERNAL_SOURCE.b = DBT_INTERNAL_DEST.b"
+    )
+    assert on_clause in sql
     assert "when matched then update set *" in sql  # no update condition given
 
 
