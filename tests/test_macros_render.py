@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,8 @@ def render_all(file_format: str, target_dir: Path) -> dict[str, str]:
 
         result = dbtRunner().invoke(dbt_runner.dbt_args(["compile", "--inline", inline, "--quiet"], "local"))
     assert result.success, result.exception
-    compiled: str = result.result.results[0].node.compiled_code  # type: ignore[union-attr]
+    node: Any = result.result.results[0].node  # type: ignore[union-attr]
+    compiled = str(node.compiled_code)
     sections = compiled.split(MARKER)[1:]
     rendered = {}
     for section in sections:
