@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lakehouse import __version__
+from lakehouse import __version__, cluster
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
 from lakehouse.ingest import cli as ingest_cli
@@ -18,6 +18,8 @@ TARGETS = ("local", "ci", "cluster", "thrift")
 def _cmd_run(args: argparse.Namespace) -> int:
     from lakehouse import pipeline
 
+    if args.target == "cluster":  # executors on the loopback cluster unless a master is given
+        cluster.use_cluster()
     return pipeline.run(target=args.target)
 
 
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate_cli.add_parser(sub)
     ingest_cli.add_parser(sub)
+    cluster.add_parser(sub)
     return parser
 
 
