@@ -162,3 +162,9 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
     spark.sparkContext.setLogLevel("ERROR")
     log.info("Spark %s started: master=%s format=%s", spark.version, settings.master, fmt.name)
     return spark
+
+
+def executor_count(spark: SparkSession) -> int:
+    """Executors registered with this application, not counting the driver (0 in local mode)."""
+    infos = spark.sparkContext._jsc.sc().statusTracker().getExecutorInfos()
+    return max(0, len(infos) - 1)
