@@ -61,7 +61,7 @@ def write_summary(summary: dict[str, Any]) -> str:
 
 def run(target: str = "local", steps: list[tuple[str, Step]] | None = None) -> int:
     """Run the pipeline; returns the process exit code (0 when every check passed)."""
-    from lakehouse.spark import get_spark
+    from lakehouse.spark import executor_count, get_spark
 
     started = time.monotonic()
     settings = Settings.from_env()
@@ -70,6 +70,7 @@ def run(target: str = "local", steps: list[tuple[str, Step]] | None = None) -> i
     ctx.summary.update(target=target, table_format=fmt.name, table_format_reason=fmt.reason)
     spark = get_spark("lakehouse-run")
     ctx.summary.update(spark_version=spark.version, spark_master=spark.sparkContext.master)
+    ctx.summary["application_id"] = spark.sparkContext.applicationId
     chosen = steps if steps is not None else STEPS
     for number, (name, step) in enumerate(chosen, start=1):
         print(f"[{number}/{len(chosen)}] {name}", flush=True)
@@ -83,6 +84,7 @@ def run(target: str = "local", steps: list[tuple[str, Step]] | None = None) -> i
             ctx.summary.setdefault("step_seconds", {})[name] = round(time.monotonic() - step_started, 2)
             ctx.summary["wall_seconds"] = round(time.monotonic() - started, 2)
             write_summary(ctx.summary)
+    ctx.summary["executors"] = executor_count(spark)  # at the end: executors register asynchronously
     ctx.summary["failed_checks"] = ctx.failed_checks
     path = write_summary(ctx.summary)
     print_summary(ctx.summary, path)
@@ -94,6 +96,10 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
         f"\nlakehouse run ({summary['target']}, {summary['table_format']}): "
         f"{summary.get('models_built', 0)} models built, {summary.get('tests_passed', 0)} tests passed, "
         f"{summary.get('tests_failed', 0)} failed in {summary['wall_seconds']:.0f}s"
+    )
+    print(
+        f"spark: application {summary.get('application_id')} on {summary.get('spark_master')}, "
+        f"{summary.get('executors', 0)} executors"
     )
     for check in summary.get("failed_checks", []):
         print(f"  FAILED {check}")
