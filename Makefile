@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 TARGET ?= local
 DOCS_PORT ?= 8080
+# `make bench`: events to generate, and a state dir of its own (the harness empties it first)
+SCALE ?= 1000000
+BENCH_HOME ?= $(CURDIR)/.lakehouse/bench
 # where dbt writes (and `dbt docs serve` reads) the docs site: dbt's target dir
 DOCS_DIR = $(or $(DBT_TARGET_PATH),target)
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
@@ -15,7 +18,7 @@ export DBT_PROJECT_DIR := $(CURDIR)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 
-.PHONY: help setup lock run test lint format docs serve-docs clean
+.PHONY: help setup lock run test lint format docs serve-docs clean bench
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,6 +42,9 @@ run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|c
 
 test: setup ## Run the test suite (unit, pipeline and dbt adapter suites) on real Spark
 	$(BIN)/pytest
+
+bench: setup ## Benchmark SCALE events (default 1,000,000): stage times, memory, ratios -> target/bench/
+	LAKEHOUSE_HOME=$(BENCH_HOME) $(BIN)/lakehouse bench --scale $(SCALE)
 
 lint: setup ## Every pre-commit hook on every file: hygiene, ruff, ruff-format, sqlfluff (sparksql)
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from lakehouse import __version__, cluster
+from lakehouse.bench import cli as bench_cli
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
 from lakehouse.ingest import cli as ingest_cli
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate_cli.add_parser(sub)
     ingest_cli.add_parser(sub)
+    bench_cli.add_parser(sub)
     cluster.add_parser(sub)
     return parser
 

@@ -1,0 +1,60 @@
+"""`lakehouse bench`: the benchmark harness's command line."""
+
+from __future__ import annotations
+
+import argparse
+
+from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    from lakehouse.generate.config import parse_scale
+
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark: stage times, peak memory and side-by-side ratios in one run (results.json + PNG)",
+        description="Generates SCALE events, ingests them, builds and validates the lakehouse, then measures "
+        "an incremental day against a full refresh, dbt against hand-written PySpark, and the UDF, "
+        "session-tuning and Arrow micro-benchmarks. Writes <dbt target>/bench/results.json and bench.png. "
+        "Empties LAKEHOUSE_HOME first, so give it a directory of its own.",
+    )
+    bench.add_argument(
+        "--scale", type=parse_scale, default=DEFAULT_SCALE, help="events, e.g. 1M (default) or 10M"
+    )
+    bench.add_argument("--days", type=int, default=30, help="days of generated data before the new day")
+    bench.add_argument("--seed", type=int, default=42)
+    bench.add_argument(
+        "--micro-rows",
+        type=parse_scale,
+        default=DEFAULT_MICRO_ROWS,
+        help="rows for the UDF and toPandas comparisons (capped at --scale)",
+    )
+    bench.add_argument(
+        "--repeats", type=int, default=1, help="runs per micro-benchmark side; the best counts"
+    )
+    bench.add_argument(
+        "--micro-only",
+        action="store_true",
+        help="only the micro-benchmarks, on synthetic events (no generate/ingest/dbt)",
+    )
+    bench.add_argument("--target", default="local", help="dbt target")
+    bench.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from lakehouse.bench import report
+    from lakehouse.bench.runner import BenchOptions, run_bench
+
+    options = BenchOptions(
+        scale_events=args.scale,
+        days=args.days,
+        seed=args.seed,
+        micro_rows=args.micro_rows,
+        repeats=args.repeats,
+        end_to_end=not args.micro_only,
+        target=args.target,
+    )
+    results = run_bench(options)
+    print(report.format_table(results))
+    print(f"\nresults: {results['results_json']}\nchart:   {results['chart_png']}")
+    return 0

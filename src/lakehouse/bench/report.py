@@ -1,0 +1,140 @@
+"""Benchmark output: `results.json`, a printed table and a PNG chart, all from one results dict."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lakehouse.bench.memory import MemorySample
+
+
+@dataclass(frozen=True)
+class Target:
+    """A benchmark target from issue 7: `key` must be at least (or at most) `bound`."""
+
+    key: str
+    label: str
+    bound: float
+    at_least: bool
+
+    def met(self, value: float) -> bool:
+        return value >= self.bound if self.at_least else value <= self.bound
+
+    @property
+    def text(self) -> str:
+        return f"{'>=' if self.at_least else '<='} {self.bound:g}"
+
+
+TARGETS = (
+    Target("udf_vectorized_speedup", "(a) pandas UDF vs row-at-a-time UDF", 10.0, at_least=True),
+    Target("tuned_vs_default_speedup", "(b) tuned session vs Spark defaults", 1.5, at_least=True),
+    Target("incremental_vs_full_ratio", "(c) incremental (1 new day) / full refresh", 0.25, at_least=False),
+    Target("dbt_vs_handwritten_ratio", "(d) dbt / hand-written PySpark", 1.3, at_least=False),
+    Target("arrow_topandas_speedup", "(e) toPandas Arrow vs plain", 10.0, at_least=True),
+)
+
+
+def write_results(results: dict[str, Any], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "results.json"
+    path.write_text(json.dumps(results, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def target_verdicts(results: dict[str, Any]) -> dict[str, str]:
+    """'met', 'missed' or 'not measured' for every target."""
+    verdicts = {}
+    for target in TARGETS:
+        value = results.get(target.key)
+        if not isinstance(value, int | float):
+            verdicts[target.key] = "not measured"
+        else:
+            verdicts[target.key] = "met" if target.met(float(value)) else "missed"
+    return verdicts
+
+
+def format_table(results: dict[str, Any]) -> str:
+    """The human summary: stage times, slowest dbt models, memory peaks, and the ratios against targets."""
+    lines = [f"benchmark: {results.get('scale_events', 0):,} events ({results.get('data_source', '?')})", ""]
+    lines.append(f"{'stage':<34}{'seconds':>10}")
+    for stage, seconds in results.get("stage_seconds", {}).items():
+        lines.append(f"  {stage:<32}{seconds:>10.1f}")
+    if "end_to_end_seconds" in results:
+        lines.append(f"  {'end to end':<32}{results['end_to_end_seconds']:>10.1f}")
+        lines.append(f"  {'events per second':<32}{results.get('end_to_end_events_per_s', 0):>10,.0f}")
+    models = results.get("dbt_model_seconds", {})
+    if models:
+        lines += ["", f"{'slowest dbt models':<34}{'seconds':>10}"]
+        for name, seconds in sorted(models.items(), key=lambda item: -item[1])[:8]:
+            lines.append(f"  {name:<32}{seconds:>10.1f}")
+    peaks = results.get("peak_rss_mb", {})
+    if peaks:
+        lines += ["", f"{'peak RSS':<34}{'MiB':>10}"]
+        for group, mb in peaks.items():
+            lines.append(f"  {group:<32}{mb:>10,.0f}")
+    verdicts = target_verdicts(results)
+    lines += ["", f"{'ratio':<44}{'value':>8}  {'target':<8}  verdict"]
+    for target in TARGETS:
+        value = results.get(target.key)
+        shown = f"{value:>8.2f}" if isinstance(value, int | float) else f"{'-':>8}"
+        lines.append(f"  {target.label:<42}{shown}  {target.text:<8}  {verdicts[target.key]}")
+    return "\n".join(lines)
+
+
+def draw_chart(results: dict[str, Any], samples: list[MemorySample], path: Path) -> Path:
+    """Four panels: stage times, slowest dbt models, ratios against their targets, RSS over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, 2, figsize=(14, 9))
+    figure.suptitle(f"lakehouse benchmark: {results.get('scale_events', 0):,} events", fontsize=14)
+
+    stages = results.get("stage_seconds", {})
+    stage_axis = axes[0][0]
+    stage_axis.barh(list(stages), list(stages.values()), color="#4c72b0")
+    stage_axis.invert_yaxis()
+    stage_axis.set_title("wall time per stage (s)")
+
+    model_axis = axes[0][1]
+    models = sorted(results.get("dbt_model_seconds", {}).items(), key=lambda item: -item[1])[:12]
+    model_axis.barh([name for name, _ in models], [seconds for _, seconds in models], color="#55a868")
+    model_axis.invert_yaxis()
+    model_axis.set_title("dbt build: slowest models (s)")
+    if not models:
+        model_axis.text(0.5, 0.5, "no dbt models measured", ha="center", va="center")
+
+    ratio_axis = axes[1][0]
+    measured = [t for t in TARGETS if isinstance(results.get(t.key), int | float)]
+    values = [float(results[t.key]) for t in measured]
+    colors = ["#55a868" if t.met(v) else "#c44e52" for t, v in zip(measured, values, strict=True)]
+    positions = range(len(measured))
+    ratio_axis.bar(positions, values, color=colors)
+    ratio_axis.scatter(
+        positions, [t.bound for t in measured], marker="_", s=900, color="black", label="target"
+    )
+    ratio_axis.set_xticks(list(positions), [t.key.replace("_", "\n", 1) for t in measured], fontsize=8)
+    ratio_axis.set_yscale("log")
+    ratio_axis.set_title("side-by-side ratios (green: target met)")
+    ratio_axis.legend(loc="upper right")
+    for position, value in zip(positions, values, strict=True):
+        ratio_axis.annotate(f"{value:.2f}", (position, value), ha="center", va="bottom", fontsize=9)
+
+    memory_axis = axes[1][1]
+    if samples:
+        times = [s.at_seconds for s in samples]
+        memory_axis.plot(times, [s.jvm_mb for s in samples], label="driver JVM")
+        memory_axis.plot(times, [s.python_workers_mb for s in samples], label="Python workers")
+        memory_axis.plot(times, [s.driver_python_mb for s in samples], label="driver Python")
+        memory_axis.legend(loc="upper left")
+    memory_axis.set_title("RSS over the run (MiB)")
+    memory_axis.set_xlabel("seconds")
+
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+    return path

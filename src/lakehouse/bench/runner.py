@@ -1,0 +1,276 @@
+"""`lakehouse bench`: one process, one SparkSession, every measurement in one run.
+
+Order matters: the end-to-end stages (generate, ingest, dbt build, validate) run first on a fresh
+state directory; the dbt-vs-hand-written and incremental comparisons then reuse that data; the
+micro-benchmarks run last on the ingested events (or on synthetic events with `--micro-only`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+
+from lakehouse import dbt_runner
+from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, micro, report
+from lakehouse.bench.memory import RssSampler
+from lakehouse.config import Settings
+from lakehouse.errors import LakehouseError
+
+# `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
+HOME_MARKER = ".lakehouse-bench-home"
+STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db")
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `lakehouse bench` measures and on how much data."""
+
+    scale_events: int = DEFAULT_SCALE
+    days: int = 30
+    seed: int = 42
+    micro_rows: int = DEFAULT_MICRO_ROWS
+    repeats: int = 1
+    end_to_end: bool = True
+    target: str = "local"
+
+    def __post_init__(self) -> None:
+        if self.scale_events < 1_000:
+            raise LakehouseError(f"--scale {self.scale_events}: benchmark at least 1,000 events")
+        if self.days < 1:
+            raise LakehouseError(f"--days {self.days}: generate at least one day")
+
+
+@dataclass
+class BenchRun:
+    """Results as they accumulate; `stage` times one named stage into `stage_seconds`."""
+
+    options: BenchOptions
+    results: dict[str, Any] = field(default_factory=dict)
+
+    def stage(self, name: str, seconds: float) -> None:
+        self.results.setdefault("stage_seconds", {})[name] = round(seconds, 2)
+
+
+def results_dir() -> Path:
+    return dbt_runner.target_path() / "bench"
+
+
+def prepare_home(home: Path) -> None:
+    """Empty the benchmark's state directory so generate and ingest start from nothing.
+
+    Refuses a non-empty directory without the harness's marker: `LAKEHOUSE_HOME` may point at a
+    developer's warehouse, which a benchmark must never delete.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    marker = home / HOME_MARKER
+    if not marker.exists() and any(home.iterdir()):
+        raise LakehouseError(
+            f"{home} is not a benchmark state directory (no {HOME_MARKER}); "
+            "point LAKEHOUSE_HOME at an empty or benchmark-only directory"
+        )
+    for name in STATE_SUBDIRS:
+        shutil.rmtree(home / name, ignore_errors=True)
+    marker.write_text("state of `lakehouse bench`; emptied at the start of every benchmark run\n")
+
+
+def timed_seconds(action: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = action()
+    return time.perf_counter() - started, value
+
+
+# --- end-to-end stages -----------------------------------------------------------------------------
+
+
+def generate_days(settings: Settings, scale_events: int, days: int, seed: int, start: date | None) -> Any:
+    from lakehouse.generate import generate
+
+    options: dict[str, Any] = {"start_date": start} if start is not None else {}
+    return generate(scale_events=scale_events, days=days, seed=seed, out_dir=settings.landing_dir, **options)
+
+
+def ingest_landed(spark: SparkSession, settings: Settings) -> Any:
+    from lakehouse.ingest import ingest
+
+    return ingest(spark, settings)
+
+
+def dbt_model_seconds(run_results: dict[str, Any]) -> dict[str, float]:
+    """Execution time of every model in one dbt invocation, from its run_results.json."""
+    seconds: dict[str, float] = {}
+    for result in run_results.get("results", []):
+        unique_id = str(result.get("unique_id", ""))
+        if unique_id.startswith("model."):
+            seconds[unique_id.split(".")[-1]] = round(float(result.get("execution_time") or 0.0), 2)
+    return seconds
+
+
+def dbt_timed(command: list[str], target: str) -> tuple[float, dict[str, float], dict[str, Any]]:
+    """Run dbt; returns its wall time, per-model times, and a summary of what it ran."""
+    import json
+
+    seconds, outcome = timed_seconds(lambda: dbt_runner.invoke(command, target))
+    if not outcome.success:
+        failures = "; ".join(outcome.failures[:3]) or "see dbt logs"
+        raise LakehouseError(f"dbt {' '.join(command)} failed during the benchmark: {failures}")
+    run_results = json.loads((dbt_runner.target_path() / "run_results.json").read_text())
+    summary = {"models": outcome.models_built, "tests_passed": outcome.tests_passed}
+    return seconds, dbt_model_seconds(run_results), summary
+
+
+def validate_tables(settings: Settings, target: str) -> dict[str, Any]:
+    from lakehouse.pipeline import RunContext
+    from lakehouse.validate.steps import validate_step
+
+    ctx = RunContext(target=target, settings=settings)
+    ctx.summary["tests_passed"] = 0  # dbt ran just before: let validate read its test results
+    validate_step(ctx)
+    return {k: ctx.summary[k] for k in ("expectations_passed", "expectations_failed") if k in ctx.summary}
+
+
+def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
+    """Generate, ingest, dbt build, validate `scale_events` over `days` days: the pipeline a user runs."""
+    options = bench.options
+    seconds, generated = timed_seconds(
+        lambda: generate_days(settings, options.scale_events, options.days, options.seed, None)
+    )
+    bench.stage("generate", seconds)
+    seconds, ingested = timed_seconds(lambda: ingest_landed(spark, settings))
+    bench.stage("ingest", seconds)
+    seconds, models, dbt_summary = dbt_timed(["build"], options.target)
+    bench.stage("dbt build", seconds)
+    bench.results["dbt_model_seconds"] = models
+    seconds, validated = timed_seconds(lambda: validate_tables(settings, options.target))
+    bench.stage("validate", seconds)
+    total = sum(bench.results["stage_seconds"][s] for s in ("generate", "ingest", "dbt build", "validate"))
+    bench.results.update(
+        generated_events=int(generated.events),
+        generated_lines=sum(generated.lines.values()),
+        bronze_events=int(ingested.feeds["events"].bronze),
+        end_to_end_seconds=round(total, 2),
+        end_to_end_events_per_s=round(options.scale_events / total, 1) if total else 0.0,
+        dbt_build=dbt_summary,
+        validation=validated,
+    )
+    bench.results["generation_start_date"] = generated.config.get("start_date")
+
+
+def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
+    """(c) land one new day after the generated range, `dbt run` incrementally, then a full refresh
+    over every day (the same models, the same data)."""
+    options = bench.options
+    first_day = date.fromisoformat(str(bench.results["generation_start_date"]))
+    new_day = first_day + timedelta(days=options.days)
+    new_events = options.scale_events // options.days
+    seconds, _ = timed_seconds(lambda: generate_days(settings, new_events, 1, options.seed + 1, new_day))
+    bench.stage("generate new day", seconds)
+    seconds, _ = timed_seconds(lambda: ingest_landed(spark, settings))
+    bench.stage("ingest new day", seconds)
+    incremental_seconds, incremental_models, _ = dbt_timed(["run"], options.target)
+    bench.stage("dbt run incremental (+1 day)", incremental_seconds)
+    full_seconds, full_models, _ = dbt_timed(["run", "--full-refresh"], options.target)
+    bench.stage("dbt run full refresh", full_seconds)
+    incremental_names = sorted(name for name in incremental_models if is_incremental_model(name))
+    bench.results.update(
+        incremental_vs_full_ratio=round(incremental_seconds / full_seconds, 3),
+        incremental_model_seconds={n: incremental_models[n] for n in incremental_names},
+        full_refresh_model_seconds={n: full_models.get(n, 0.0) for n in incremental_names},
+        incremental_models_vs_full_ratio=round(
+            sum(incremental_models[n] for n in incremental_names)
+            / max(1e-9, sum(full_models.get(n, 0.0) for n in incremental_names)),
+            3,
+        )
+        if incremental_names
+        else None,
+    )
+
+
+def is_incremental_model(name: str) -> bool:
+    """True when the manifest of the last dbt invocation declares `name` incremental."""
+    import json
+
+    manifest_path = dbt_runner.target_path() / "manifest.json"
+    if not manifest_path.exists():
+        return False
+    nodes = json.loads(manifest_path.read_text()).get("nodes", {})
+    return any(
+        node.get("name") == name and node.get("config", {}).get("materialized") == "incremental"
+        for node in nodes.values()
+    )
+
+
+# --- micro-benchmarks --------------------------------------------------------------------------------
+
+
+def micro_events(spark: SparkSession, rows: int, from_pipeline: bool) -> tuple[DataFrame, str]:
+    """Up to `rows` ingested events when the pipeline ran, else synthetic events of the same shape."""
+    if not (from_pipeline and spark.catalog.tableExists("events", "bronze")):
+        return micro.synthetic_events(spark, rows), "synthetic"
+    events = spark.table("bronze.events")
+    if events.count() <= rows:
+        return events, "bronze.events"
+    # limit() gathers its rows into one partition: spread them again so every core works
+    return events.limit(rows).repartition(spark.sparkContext.defaultParallelism), "bronze.events"
+
+
+def run_micro(bench: BenchRun, spark: SparkSession) -> None:
+    options = bench.options
+    rows = min(options.scale_events, options.micro_rows)
+    events, source = micro_events(spark, rows, options.end_to_end)
+    bench.results["micro_source"] = source
+    for name, action in (
+        ("udf vectorized vs row", lambda: micro.compare_udfs(events, options.repeats)),
+        ("toPandas arrow vs plain", lambda: micro.compare_topandas(spark, events, options.repeats)),
+    ):
+        seconds, figures = timed_seconds(action)
+        bench.stage(name, seconds)
+        bench.results.update(figures)
+    all_events, _ = micro_events(spark, options.scale_events, options.end_to_end)
+    seconds, figures = timed_seconds(
+        lambda: micro.compare_tuned_vs_default(spark, all_events, repeats=options.repeats)
+    )
+    bench.stage("tuned vs default", seconds)
+    bench.results.update(figures)
+
+
+# --- the whole run -----------------------------------------------------------------------------------
+
+
+def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, Any]:
+    """Run every measurement, write results.json and the chart, print the table; returns the results."""
+    from lakehouse.spark import get_spark
+
+    settings = Settings.from_env()
+    if options.end_to_end:
+        prepare_home(settings.home)
+    os.environ.setdefault("LAKEHOUSE_RUN_ID", f"bench-{int(time.time())}")
+    bench = BenchRun(options)
+    bench.results.update(
+        scale_events=options.scale_events,
+        days=options.days,
+        data_source="generated + ingested" if options.end_to_end else "synthetic (micro-benchmarks only)",
+        cpu_count=os.cpu_count(),
+        started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    with RssSampler(sample_interval) as sampler:
+        seconds, spark = timed_seconds(lambda: get_spark("lakehouse-bench"))
+        bench.stage("spark start", seconds)
+        bench.results["spark_version"] = spark.version
+        if options.end_to_end:
+            run_end_to_end(bench, spark, settings)
+            run_incremental(bench, spark, settings)
+        run_micro(bench, spark)
+    bench.results["peak_rss_mb"] = sampler.peaks_mb()
+    bench.results["targets"] = report.target_verdicts(bench.results)
+    out = results_dir()
+    bench.results["results_json"] = str(report.write_results(bench.results, out))
+    bench.results["chart_png"] = str(report.draw_chart(bench.results, sampler.samples, out / "bench.png"))
+    report.write_results(bench.results, out)
+    return bench.results

@@ -1,0 +1,176 @@
+"""Smoke of the benchmark harness: tiny data, real Spark, every comparison wired and checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as sf
+
+from lakehouse.bench import micro, report, runner
+from lakehouse.bench.memory import RssSampler
+from lakehouse.errors import LakehouseError
+
+SATURDAY_NOON = 1_768_046_400  # 2026-01-10 12:00:00 UTC
+MONDAY_MIDNIGHT = 1_767_571_200  # 2026-01-05 00:00:00 UTC
+
+
+def test_row_and_vectorized_features_agree_on_pandas_including_nulls() -> None:
+    price = pd.Series([10.0, None, -2.0, 0.0, 99.5])
+    quantity = pd.Series([2, 1, None, 3, None], dtype="Int64")
+    seconds = pd.Series([SATURDAY_NOON, MONDAY_MIDNIGHT, None, MONDAY_MIDNIGHT + 21_600, SATURDAY_NOON])
+
+    vectorized = micro.event_features_vectorized(price, quantity, seconds)
+
+    def nullable(value: object) -> object:
+        return None if pd.isna(value) else value
+
+    rows = [
+        micro.event_features_row(nullable(p), nullable(q), nullable(s))  # type: ignore[arg-type]
+        for p, q, s in zip(price, quantity, seconds, strict=True)
+    ]
+    expected = pd.DataFrame(rows, columns=list(micro.FEATURE_NAMES))
+    assert vectorized["is_weekend"].tolist() == [True, False, pd.NA, False, True]
+    assert expected["is_weekend"].tolist() == [True, False, None, False, True]
+    for name in ("log_price", "line_value", "hour_sin", "hour_cos"):
+        np.testing.assert_allclose(
+            vectorized[name].to_numpy(dtype=float),
+            expected[name].to_numpy(dtype=float),
+            atol=1e-12,
+            equal_nan=True,
+        )
+    assert vectorized["log_price"].isna().tolist() == [False, True, True, False, False]
+    assert vectorized.loc[3, "hour_sin"] == pytest.approx(1.0)  # 06:00 is a quarter turn
+
+
+def test_udf_comparison_asserts_equal_outputs_and_reports_speedup(spark: SparkSession) -> None:
+    events = micro.synthetic_events(spark, 3_000, days=3)
+
+    figures = micro.compare_udfs(events)
+
+    assert figures["udf_rows"] == 3_000
+    assert figures["udf_vectorized_speedup"] > 0
+    assert figures["udf_row_at_a_time_seconds"] > 0
+
+
+def test_feature_check_catches_a_wrong_vectorized_implementation(spark: SparkSession) -> None:
+    events = micro.synthetic_events(spark, 2_000, days=3)
+    priced = events.where(sf.col("price").isNotNull()).count()
+
+    def off_by_one_cent(price: pd.Series, quantity: pd.Series, epoch_seconds: pd.Series) -> pd.DataFrame:
+        return micro.event_features_vectorized(price + 0.01, quantity, epoch_seconds)
+
+    assert micro.feature_mismatches(events, off_by_one_cent) == priced > 0
+
+
+def test_tuned_vs_default_restores_the_session_settings(spark: SparkSession) -> None:
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    events = micro.synthetic_events(spark, 2_000, days=2)
+
+    figures = micro.compare_tuned_vs_default(
+        spark, events, query=lambda frame: (frame.groupBy("user_id").count(),), repeats=1
+    )
+
+    assert figures["tuned_rows"] == 2_000
+    assert figures["tuned_vs_default_speedup"] > 0
+    assert spark.conf.get("spark.sql.shuffle.partitions") == before
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+
+
+def test_sessions_query_splits_on_the_inactivity_gap(spark: SparkSession) -> None:
+    rows = [
+        ("e1", "u1", 0, "page_view"),
+        ("e2", "u1", 30 * 60, "purchase"),  # exactly the gap: same session
+        ("e3", "u1", 30 * 60 + 30 * 60 + 1, "page_view"),  # one second over: new session
+        ("e3", "u1", 30 * 60 + 30 * 60 + 1, "page_view"),  # duplicate id: dropped
+    ]
+    events = spark.createDataFrame(rows, "event_id string, user_id string, s long, event_type string").select(
+        "event_id",
+        "user_id",
+        "event_type",
+        sf.timestamp_seconds(sf.lit(MONDAY_MIDNIGHT) + sf.col("s")).alias("event_ts"),
+        sf.lit("mobile").alias("device_type"),
+        sf.lit("direct").alias("channel"),
+        sf.lit(5.0).alias("price"),
+        sf.lit(2).alias("quantity"),
+    )
+
+    sessions, daily = micro.sessions_and_daily_query(events)
+
+    assert sorted((r["events"], r["has_purchase"]) for r in sessions.collect()) == [(1, False), (2, True)]
+    assert [(r["sessions"], r["converted_sessions"], r["revenue"]) for r in daily.collect()] == [(2, 1, 10.0)]
+
+
+def test_topandas_comparison_collects_the_same_frame_both_ways(spark: SparkSession) -> None:
+    events = micro.synthetic_events(spark, 1_500, days=2)
+
+    figures = micro.compare_topandas(spark, events)
+
+    assert figures["topandas_rows"] == 1_500
+    assert figures["arrow_topandas_speedup"] > 0
+    assert spark.conf.get("spark.sql.execution.arrow.pyspark.enabled") == "true"
+
+
+def test_rss_sampler_sees_the_driver_jvm(spark: SparkSession) -> None:
+    with RssSampler(interval_seconds=0.05) as sampler:
+        spark.range(50_000).selectExpr("sum(id)").collect()
+
+    peaks = sampler.peaks_mb()
+    assert sampler.samples
+    assert peaks["driver_jvm"] > 100  # a running JVM with Spark loaded is hundreds of MiB
+    assert peaks["total"] >= peaks["driver_jvm"] + peaks["driver_python"] - 1
+
+
+def test_dbt_model_seconds_reads_models_only() -> None:
+    run_results = {
+        "results": [
+            {"unique_id": "model.lakehouse.fct_sessions", "execution_time": 3.456},
+            {"unique_id": "test.lakehouse.unique_fct_sessions_session_id.abc", "execution_time": 1.0},
+            {"unique_id": "seed.lakehouse.country_regions", "execution_time": 0.5},
+        ]
+    }
+    assert runner.dbt_model_seconds(run_results) == {"fct_sessions": 3.46}
+
+
+def test_prepare_home_refuses_a_directory_that_is_not_the_benchmarks(tmp_path: Path) -> None:
+    (tmp_path / "warehouse").mkdir()
+    with pytest.raises(LakehouseError, match="not a benchmark state directory"):
+        runner.prepare_home(tmp_path)
+    assert (tmp_path / "warehouse").exists()
+
+    fresh = tmp_path / "bench"
+    runner.prepare_home(fresh)
+    (fresh / "landing").mkdir()
+    runner.prepare_home(fresh)  # its own directory: emptied again
+    assert not (fresh / "landing").exists()
+
+
+def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
+    results = {
+        "scale_events": 1000,
+        "stage_seconds": {"generate": 1.5, "ingest": 2.0},
+        "dbt_model_seconds": {"fct_sessions": 3.0},
+        "peak_rss_mb": {"driver_jvm": 900.0, "total": 1200.0},
+        "udf_vectorized_speedup": 12.0,
+        "tuned_vs_default_speedup": 1.2,
+    }
+    samples = RssSampler().samples
+
+    path = report.write_results(results, tmp_path)
+    chart = report.draw_chart(results, samples, tmp_path / "bench.png")
+    table = report.format_table(results)
+
+    assert json.loads(path.read_text())["udf_vectorized_speedup"] == 12.0
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report.target_verdicts(results) == {
+        "udf_vectorized_speedup": "met",
+        "tuned_vs_default_speedup": "missed",
+        "incremental_vs_full_ratio": "not measured",
+        "dbt_vs_handwritten_ratio": "not measured",
+        "arrow_topandas_speedup": "not measured",
+    }
+    assert "fct_sessions" in table
