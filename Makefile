@@ -43,6 +43,16 @@ run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|c
 test: setup ## Run the test suite (unit, pipeline and dbt adapter suites) on real Spark
 	$(BIN)/pytest
 
+.PHONY: cluster-up cluster-down test-cluster
+cluster-up: setup ## Start Spark on 127.0.0.1: metastore, master, 2 workers, Thrift server (idempotent)
+	$(BIN)/lakehouse cluster up
+
+cluster-down: setup ## Stop the loopback cluster and every process it started
+	$(BIN)/lakehouse cluster down
+
+test-cluster: setup ## Cluster up, build via the cluster and thrift targets, compare with local, down
+	$(BIN)/pytest tests/cluster -m cluster -q
+
 bench: setup ## Benchmark SCALE events (default 1,000,000): stage times, memory, ratios -> target/bench/
 	LAKEHOUSE_HOME=$(BENCH_HOME) $(BIN)/lakehouse bench --scale $(SCALE)
 

@@ -245,6 +245,7 @@ def cluster_env(config: ClusterConfig) -> dict[str, str]:
         "LAKEHOUSE_SPARK_MASTER": config.master_url,
         "LAKEHOUSE_METASTORE_URL": config.metastore_url,
         "SPARK_CONF_DIR": str(config.conf_dir),
+        "SPARK_LOCAL_IP": HOST,  # the driver listens on loopback too, where the executors call back
     }
 
 
