@@ -51,12 +51,16 @@ def json_object(pieces: list[pa.Array]) -> pa.Array:
     return concat("{", body, "}")
 
 
-def to_bytes(lines: pa.Array) -> bytes:
+def to_bytes(lines: pa.Array | pa.ChunkedArray) -> bytes:
     """Newline-terminated lines as one buffer, straight from Arrow's data buffer."""
     binary = pc.cast(lines, pa.binary())
     newline = pa.scalar(b"\n", pa.binary())
     no_separator = pa.scalar(b"", pa.binary())
-    terminated = pa.concat_arrays([pc.binary_join_element_wise(binary, newline, no_separator)])
+    joined = pc.binary_join_element_wise(binary, newline, no_separator)
+    # one contiguous array (large inputs come back chunked), so its data buffer is the whole file
+    terminated = (
+        joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else pa.concat_arrays([joined])
+    )
     offsets = np.frombuffer(terminated.buffers()[1], dtype=np.int32)
     start, end = offsets[terminated.offset], offsets[terminated.offset + len(terminated)]
     data = terminated.buffers()[2]
