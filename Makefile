@@ -41,7 +41,7 @@ run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|c
 	$(BIN)/lakehouse run --target $(TARGET)
 
 test: setup ## Run the test suite (unit, pipeline and dbt adapter suites) on real Spark
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not cluster"
 
 .PHONY: cluster-up cluster-down test-cluster
 cluster-up: setup ## Start Spark on 127.0.0.1: metastore, master, 2 workers, Thrift server (idempotent)
