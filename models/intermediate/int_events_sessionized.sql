@@ -32,20 +32,17 @@ rebuilt_dates as (
     ) as day_offsets
 ),
 
+{% endif %}
 events_in_scope as (
     select events.*
     from events
+    {%- if is_incremental() %}
     where events.event_date between
         (select date_sub(min(rebuilt_dates.event_date), {{ lookback_days }}) from rebuilt_dates)
         and (select date_add(max(rebuilt_dates.event_date), {{ lookback_days }}) from rebuilt_dates)
+    {%- endif %}
 ),
 
-{% else %}
-events_in_scope as (
-    select * from events
-),
-
-{% endif %}
 with_previous as (
     select
         events_in_scope.*,
@@ -100,11 +97,9 @@ with_sessions as (
 final as (
     select
         with_sessions.event_id,
-        md5(concat_ws('|', with_sessions.visitor_id, with_sessions.session_first_event_id)) as session_id,
         with_sessions.visitor_id,
         with_sessions.session_start_ts,
         with_sessions.event_number_in_session,
-        with_sessions.is_session_start = 1 as is_session_start,
         with_sessions.event_ts,
         with_sessions.event_type,
         with_sessions.user_id,
@@ -123,8 +118,10 @@ final as (
         with_sessions.order_id,
         with_sessions.app_version,
         with_sessions._ingested_at,
-        current_timestamp() as _sessionized_at,
-        with_sessions.event_date
+        with_sessions.event_date,
+        md5(concat_ws('|', with_sessions.visitor_id, with_sessions.session_first_event_id)) as session_id,
+        with_sessions.is_session_start = 1 as is_session_start,
+        current_timestamp() as _sessionized_at
     from with_sessions
     {%- if is_incremental() %}
     where with_sessions.event_date in (select rebuilt_dates.event_date from rebuilt_dates)

@@ -33,10 +33,10 @@ final as (
         categories.department,
         ranked_versions.price,
         ranked_versions.currency,
+        ranked_versions.updated_at,
         ranked_versions.price * currency_rates.rate_to_usd as price_usd,
         ranked_versions.is_active and ranked_versions.is_current as is_active,
-        not ranked_versions.is_current as is_deleted,
-        ranked_versions.updated_at
+        not ranked_versions.is_current as is_deleted
     from ranked_versions
     left join categories
         on ranked_versions.category_id = categories.category_id

@@ -3,19 +3,32 @@ with sessions as (
     select * from {{ ref('fct_sessions') }}
 ),
 
-funnel as (
+labelled_sessions as (
     select
         sessions.session_date,
+        sessions.products_viewed,
+        sessions.cart_adds,
+        sessions.has_checkout,
+        sessions.has_purchase,
+        sessions.revenue_usd,
         coalesce(sessions.channel, 'unknown') as channel,
-        coalesce(sessions.device_type, 'unknown') as device_type,
-        count(*) as sessions,
-        count_if(sessions.products_viewed > 0) as sessions_with_product_view,
-        count_if(sessions.cart_adds > 0) as sessions_with_cart_add,
-        count_if(sessions.has_checkout) as sessions_with_checkout,
-        count_if(sessions.has_purchase) as sessions_with_purchase,
-        sum(sessions.revenue_usd) as revenue_usd
+        coalesce(sessions.device_type, 'unknown') as device_type
     from sessions
-    group by 1, 2, 3
+),
+
+funnel as (
+    select
+        labelled_sessions.session_date,
+        labelled_sessions.channel,
+        labelled_sessions.device_type,
+        count(*) as sessions,
+        count_if(labelled_sessions.products_viewed > 0) as sessions_with_product_view,
+        count_if(labelled_sessions.cart_adds > 0) as sessions_with_cart_add,
+        count_if(labelled_sessions.has_checkout) as sessions_with_checkout,
+        count_if(labelled_sessions.has_purchase) as sessions_with_purchase,
+        sum(labelled_sessions.revenue_usd) as revenue_usd
+    from labelled_sessions
+    group by labelled_sessions.session_date, labelled_sessions.channel, labelled_sessions.device_type
 ),
 
 final as (

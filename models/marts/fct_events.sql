@@ -122,11 +122,6 @@ final as (
         joined.category_id,
         joined.quantity,
         joined.price_usd,
-        case
-            when joined.event_type = 'purchase'
-                then coalesce(joined.quantity, 1) * coalesce(joined.price_usd, 0)
-            else 0
-        end as revenue_usd,
         joined.currency,
         joined.device_type,
         joined.os,
@@ -138,7 +133,12 @@ final as (
         joined.app_version,
         joined.is_bot,
         joined._ingested_at,
-        joined._sessionized_at
+        joined._sessionized_at,
+        case
+            when joined.event_type = 'purchase'
+                then coalesce(joined.quantity, 1) * coalesce(joined.price_usd, 0)
+            else 0
+        end as revenue_usd
     from joined
 )
 

@@ -29,17 +29,17 @@ purchases as (
 
 final as (
     select /*+ broadcast(currency_rates) */
-        coalesce(orders.order_id, purchases.order_id) as order_id,
-        coalesce(orders.user_id, purchases.user_id) as user_id,
         orders.order_status,
         orders.created_at,
         orders.updated_at,
-        to_date(coalesce(orders.created_at, purchases.purchased_at)) as order_date,
         orders.item_count,
         orders.order_total,
         orders.currency,
-        orders.order_total * currency_rates.rate_to_usd as order_total_usd,
         purchases.purchased_at,
+        coalesce(orders.order_id, purchases.order_id) as order_id,
+        coalesce(orders.user_id, purchases.user_id) as user_id,
+        to_date(coalesce(orders.created_at, purchases.purchased_at)) as order_date,
+        orders.order_total * currency_rates.rate_to_usd as order_total_usd,
         coalesce(purchases.purchase_event_count, 0) as purchase_event_count,
         coalesce(purchases.purchased_units, 0) as purchased_units,
         coalesce(purchases.purchase_revenue_usd, 0) as purchase_revenue_usd,

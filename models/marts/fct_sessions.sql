@@ -37,8 +37,6 @@ final as (
         sessions.visitor_id,
         sessions.session_start,
         sessions.session_end,
-        to_date(sessions.session_start) as session_date,
-        unix_timestamp(sessions.session_end) - unix_timestamp(sessions.session_start) as duration_seconds,
         sessions.event_count,
         sessions.page_views,
         sessions.products_viewed,
@@ -51,7 +49,9 @@ final as (
         sessions.device_type,
         sessions.channel,
         sessions.country_code,
-        sessions.is_bot
+        sessions.is_bot,
+        to_date(sessions.session_start) as session_date,
+        unix_timestamp(sessions.session_end) - unix_timestamp(sessions.session_start) as duration_seconds
     from sessions
 )
 

@@ -1,3 +1,5 @@
+{{ config(store_failures_as='table') }}
+
 -- Every staged event reaches fct_events exactly once, and every one that is not a bot's falls
 -- inside exactly one fct_sessions session of its own visitor.
 with staged_events as (

@@ -1,3 +1,5 @@
+{{ config(store_failures_as='table') }}
+
 -- fct_orders.purchase_revenue_usd must equal the purchase revenue of fct_events, per order and in
 -- total: catches orders lost or fanned out by the join to the orders feed.
 with purchase_events as (

@@ -14,18 +14,18 @@ renamed as (
     select
         ranked.lsn as change_lsn,
         ranked.op as change_op,
+        ranked.after.order_total,
+        ranked.after.item_count,
+        ranked.after.created_at,
+        ranked.after.updated_at,
+        ranked._ingested_at,
+        ranked._batch_id,
         ranked.op = 'd' as is_deleted,
         timestamp_millis(ranked.ts_ms) as changed_at,
         coalesce(ranked.after.order_id, ranked.before.order_id) as order_id,
         coalesce(ranked.after.user_id, ranked.before.user_id) as user_id,
         lower(trim(ranked.after.order_status)) as order_status,
-        ranked.after.order_total,
-        upper(trim(ranked.after.currency)) as currency,
-        ranked.after.item_count,
-        ranked.after.created_at,
-        ranked.after.updated_at,
-        ranked._ingested_at,
-        ranked._batch_id
+        upper(trim(ranked.after.currency)) as currency
     from ranked
     where ranked.copy_rank = 1
 )

@@ -14,18 +14,18 @@ renamed as (
     select
         ranked.lsn as change_lsn,
         ranked.op as change_op,
-        ranked.op = 'd' as is_deleted,
-        timestamp_millis(ranked.ts_ms) as changed_at,
-        coalesce(ranked.after.product_id, ranked.before.product_id) as product_id,
         ranked.after.product_name,
         ranked.after.category_id,
         ranked.after.brand,
         ranked.after.price,
-        upper(trim(ranked.after.currency)) as currency,
         ranked.after.is_active,
         ranked.after.updated_at,
         ranked._ingested_at,
-        ranked._batch_id
+        ranked._batch_id,
+        ranked.op = 'd' as is_deleted,
+        timestamp_millis(ranked.ts_ms) as changed_at,
+        coalesce(ranked.after.product_id, ranked.before.product_id) as product_id,
+        upper(trim(ranked.after.currency)) as currency
     from ranked
     where ranked.copy_rank = 1
 )

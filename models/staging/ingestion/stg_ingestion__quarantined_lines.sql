@@ -16,18 +16,20 @@ numbered as (
 
 renamed as (
     select
-        sha2(
-            concat_ws('|', numbered._source_file, cast(numbered._batch_id as string),
-                cast(numbered.copy_number as string), coalesce(numbered.raw_line, '')),
-            256
-        ) as quarantined_line_key,
-        lower(trim(numbered.feed)) as feed,
         numbered.reason,
         numbered.raw_line,
         numbered._source_file,
         numbered._ingested_at,
         numbered._batch_id,
-        numbered._arrival_date
+        numbered._arrival_date,
+        sha2(
+            concat_ws(
+                '|', numbered._source_file, cast(numbered._batch_id as string),
+                cast(numbered.copy_number as string), coalesce(numbered.raw_line, '')
+            ),
+            256
+        ) as quarantined_line_key,
+        lower(trim(numbered.feed)) as feed
     from numbered
 )
 
