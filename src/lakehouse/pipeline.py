@@ -17,6 +17,7 @@ from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
 from lakehouse.ingest import cli as ingest_cli
+from lakehouse.recommend.run_step import reco_quality_step
 
 
 @dataclass
@@ -49,6 +50,7 @@ STEPS: list[tuple[str, Step]] = [
     ("generate", generate_cli.generate_step),
     ("ingest", ingest_cli.ingest_step),
     ("dbt build", dbt_build_step),
+    ("recommendation quality", reco_quality_step),
 ]
 
 

@@ -56,6 +56,9 @@ def standardize_columns(frame: DataFrame, columns: Sequence[str]) -> DataFrame:
     """Spark edge: add `<column>_z` for each numeric column, computed batch-wise in Arrow."""
     if not columns:
         return frame
+    # materialize once: the statistics and the write would otherwise each recompute the whole
+    # upstream plan (grouped maps, self-joins); feature tables are one row per user or product
+    frame = frame.localCheckpoint(eager=True)
     stats = column_stats(frame, columns)
     schema = StructType(
         [*frame.schema.fields, *(StructField(column + Z_SUFFIX, DoubleType(), True) for column in columns)]
