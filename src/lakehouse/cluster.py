@@ -390,9 +390,11 @@ def cluster_processes(config: ClusterConfig) -> list[psutil.Process]:
     """
     state = str(config.state_dir)
     found = []
-    for process in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
+    for process in psutil.process_iter(["pid", "name", "cmdline", "cwd", "status"]):
         info = process.info
         if info["status"] == psutil.STATUS_ZOMBIE or process.pid == os.getpid():
+            continue
+        if not (info["name"] or "").startswith(("java", "python")):  # never a shell or `tail -f` in there
             continue
         cwd = info["cwd"] or ""
         cmdline = " ".join(info["cmdline"] or [])
