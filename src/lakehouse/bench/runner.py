@@ -162,6 +162,31 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
     bench.results["generation_start_date"] = generated.config.get("start_date")
 
 
+def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
+    """(d) dbt building the sessions and daily marts (and what they need) from bronze, full refresh,
+    against the hand-written PySpark job writing the same marts; the outputs must match."""
+    from lakehouse.bench import handwritten
+
+    selection = " ".join(f"+{mart}" for mart in handwritten.MARTS)
+    dbt_seconds, models, _ = dbt_timed(["run", "--full-refresh", "--select", selection], bench.options.target)
+    bench.stage("dbt run sessions + daily marts", dbt_seconds)
+    script_seconds, tables = timed_seconds(lambda: handwritten.build_marts(spark))
+    bench.stage("hand-written sessions + daily marts", script_seconds)
+    differences = {
+        mart: handwritten.differing_rows(spark.table(f"marts.{mart}"), spark.table(table))
+        for mart, table in tables.items()
+    }
+    bench.results.update(
+        dbt_vs_handwritten_ratio=round(dbt_seconds / script_seconds, 3),
+        dbt_marts_seconds=round(dbt_seconds, 2),
+        handwritten_marts_seconds=round(script_seconds, 2),
+        dbt_marts_model_seconds=models,
+        handwritten_differing_rows=differences,
+    )
+    if any(differences.values()):
+        raise LakehouseError(f"hand-written marts differ from dbt's: {differences}")
+
+
 def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
     """(c) land one new day after the generated range, `dbt run` incrementally, then a full refresh
     over every day (the same models, the same data)."""
@@ -265,6 +290,7 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
         bench.results["spark_version"] = spark.version
         if options.end_to_end:
             run_end_to_end(bench, spark, settings)
+            run_dbt_vs_handwritten(bench, spark)
             run_incremental(bench, spark, settings)
         run_micro(bench, spark)
     bench.results["peak_rss_mb"] = sampler.peaks_mb()
