@@ -73,7 +73,10 @@ class TestRecordDbtModelRuns:
         assert broken["row_count"] is None
         assert "a_table_that_does_not_exist" in broken["message"].lower()
 
-    def test_each_invocation_appends(self, project: object, unique_schema: str, spark: SparkSession) -> None:
+    def test_each_invocation_appends(
+        self, project: object, unique_schema: str, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.delenv("LAKEHOUSE_RUN_ID", raising=False)
         before = spark.table(f"{unique_schema}.dbt_model_runs").count()
         run_dbt(["run", "--select", "two_rows"])
         rows = spark.table(f"{unique_schema}.dbt_model_runs").collect()

@@ -77,8 +77,7 @@ def _ephemeral_context(docs_dir: Path) -> Any:
 
 
 def _table_exists(spark: SparkSession, table: str) -> bool:
-    database, _, name = table.rpartition(".")
-    return bool(spark.catalog.tableExists(name, database or None))
+    return bool(spark.catalog.tableExists(table))
 
 
 def _validate_table(spark: SparkSession, context: Any, source: Any, suite: TableSuite) -> list[CheckResult]:
