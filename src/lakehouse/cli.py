@@ -12,6 +12,7 @@ from lakehouse.bench import cli as bench_cli
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
 from lakehouse.ingest import cli as ingest_cli
+from lakehouse.validate import cli as validate_cli
 
 TARGETS = ("local", "ci", "cluster", "thrift")
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest_cli.add_parser(sub)
     bench_cli.add_parser(sub)
     cluster.add_parser(sub)
+    validate_cli.add_parser(sub)
     return parser
 
 

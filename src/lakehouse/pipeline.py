@@ -7,6 +7,7 @@ Later steps (generation, ingestion, validation) register here.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
 from lakehouse.ingest import cli as ingest_cli
 from lakehouse.recommend.run_step import reco_quality_step
+from lakehouse.validate import audit
+from lakehouse.validate.steps import publish_step, validate_step
 
 
 @dataclass
@@ -51,6 +54,8 @@ STEPS: list[tuple[str, Step]] = [
     ("ingest", ingest_cli.ingest_step),
     ("dbt build", dbt_build_step),
     ("recommendation quality", reco_quality_step),
+    ("validate", validate_step),
+    ("publish", publish_step),
 ]
 
 
@@ -70,6 +75,8 @@ def run(target: str = "local", steps: list[tuple[str, Step]] | None = None) -> i
     fmt = table_format.resolve(settings)
     ctx = RunContext(target=target, settings=settings)
     ctx.summary.update(target=target, table_format=fmt.name, table_format_reason=fmt.reason)
+    # one id for the run's audit rows, written by dbt's on-run-end hook and the validate step
+    ctx.summary["run_id"] = os.environ["LAKEHOUSE_RUN_ID"] = audit.new_run_id()
     spark = get_spark("lakehouse-run")
     ctx.summary.update(spark_version=spark.version, spark_master=spark.sparkContext.master)
     ctx.summary["application_id"] = spark.sparkContext.applicationId
@@ -103,6 +110,12 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
         f"spark: application {summary.get('application_id')} on {summary.get('spark_master')}, "
         f"{summary.get('executors', 0)} executors"
     )
+    if "expectations_passed" in summary:
+        print(
+            f"expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed "
+            f"({summary.get('expectations_failed_critical', 0)} critical); "
+            f"published: {'yes' if summary.get('published') else 'no'}; data docs: {summary.get('data_docs')}"
+        )
     for check in summary.get("failed_checks", []):
         print(f"  FAILED {check}")
     print(f"summary: {path}")
