@@ -31,6 +31,8 @@ pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 # tiny and deterministic: both runs generate exactly the same landing files
 SAMPLE = {"LAKEHOUSE_SAMPLE_EVENTS": "1500", "LAKEHOUSE_SAMPLE_DAYS": "3", "LAKEHOUSE_SAMPLE_SEED": "7"}
+# seconds one build may take: generous, since two cores shared with other jobs can slow Spark tenfold
+BUILD_TIMEOUT = float(os.environ.get("LAKEHOUSE_CLUSTER_TEST_TIMEOUT", "3600"))
 
 
 def _env(home: Path, target_dir: Path, **extra: str) -> dict[str, str]:
@@ -52,7 +54,9 @@ def _env(home: Path, target_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def _run(
+    args: list[str], env: dict[str, str], timeout: float = BUILD_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
     started = time.monotonic()
     done = subprocess.run(
         args, env=env, cwd=project_dir(), capture_output=True, text=True, timeout=timeout, check=False
@@ -154,7 +158,7 @@ def cluster_run(cluster_home: Path) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def local_counts(local_run: tuple[Path, subprocess.Popen[str]]) -> dict[str, int]:
     home, process = local_run
-    output, _ = process.communicate(timeout=1800)
+    output, _ = process.communicate(timeout=BUILD_TIMEOUT)
     assert process.returncode == 0, output[-4000:]
     return _file_counts(home / "warehouse", _table_models(home / "target-local"))
 
