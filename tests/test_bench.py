@@ -174,3 +174,16 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "arrow_topandas_speedup": "not measured",
     }
     assert "fct_sessions" in table
+
+
+def test_handwritten_comparison_counts_rows_in_either_table_only(spark: SparkSession) -> None:
+    from lakehouse.bench import handwritten
+
+    dbt_rows = spark.createDataFrame(
+        [("s1", 0.1 + 0.2), ("s2", 1.0), ("s2", 1.0)], "id string, revenue double"
+    )
+    same = spark.createDataFrame([(0.3, "s1"), (1.0, "s2"), (1.0, "s2")], "revenue double, id string")
+    one_copy_short = spark.createDataFrame([("s1", 0.3), ("s2", 1.0)], "id string, revenue double")
+
+    assert handwritten.differing_rows(dbt_rows, same) == 0  # column order and last-digit noise ignored
+    assert handwritten.differing_rows(dbt_rows, one_copy_short) == 1
