@@ -116,7 +116,7 @@ def draw_chart(results: dict[str, Any], samples: list[MemorySample], path: Path)
     ratio_axis.scatter(
         positions, [t.bound for t in measured], marker="_", s=900, color="black", label="target"
     )
-    ratio_axis.set_xticks(list(positions), [t.key.replace("_", "\n", 1) for t in measured], fontsize=8)
+    ratio_axis.set_xticks(list(positions), [t.label[:3] for t in measured], fontsize=8)
     ratio_axis.set_yscale("log")
     ratio_axis.set_title("side-by-side ratios (green: target met)")
     ratio_axis.legend(loc="upper right")
