@@ -40,16 +40,20 @@ def ranking_metrics(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -
 
 
 def last_day_split(events: DataFrame) -> tuple[dt.date, DataFrame, DataFrame]:
-    """(last day, events before it, the last day's non-bot purchases as (user_id, product_id))."""
-    last_day = latest_event_ts(events).date()
+    """(last day, events before it, the last day's non-bot purchases as (user_id, product_id)).
+
+    The last day is the newest date with a non-bot purchase: a few events with clocks running
+    ahead can open a newer date that has nothing to evaluate.
+    """
     event_date = sf.to_date("event_ts")
+    human_purchases = human_events(events).where(
+        (sf.col("event_type") == "purchase") & sf.col("product_id").isNotNull()
+    )
+    newest = human_purchases.agg(sf.max(event_date)).first()
+    last_day = newest[0] if newest is not None and newest[0] is not None else latest_event_ts(events).date()
     train = events.where(event_date < sf.lit(last_day))
     purchased = (
-        human_events(events)
-        .where((event_date == sf.lit(last_day)) & (sf.col("event_type") == "purchase"))
-        .where(sf.col("product_id").isNotNull())
-        .select("user_id", "product_id")
-        .distinct()
+        human_purchases.where(event_date == sf.lit(last_day)).select("user_id", "product_id").distinct()
     )
     return last_day, train, purchased
 
