@@ -6,8 +6,12 @@ developer's warehouse or metastore and never contends for their Derby lock.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +30,31 @@ pytest_plugins = ["dbt.tests.fixtures.project"]
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     return get_spark("lakehouse-tests")
+
+
+@dataclass(frozen=True)
+class BuiltProject:
+    """The result of one `lakehouse run` (as `make run` does it) plus `dbt docs generate`."""
+
+    target: Path
+    exit_code: int
+    summary: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def built_project(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
+    """The whole pipeline, run once per test session and shared: it is the suite's most expensive step."""
+    from lakehouse import dbt_runner, pipeline
+
+    target = tmp_path_factory.mktemp("built_project") / "target"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DBT_TARGET_PATH", str(target))
+        patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
+        exit_code = pipeline.run(target="ci")
+        docs = dbt_runner.invoke(["docs", "generate", "--static"], "ci")
+    assert docs.success, "dbt docs generate failed"
+    summary = json.loads((target / "run_summary.json").read_text())
+    return BuiltProject(target=target, exit_code=exit_code, summary=summary)
 
 
 @pytest.fixture

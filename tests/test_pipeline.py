@@ -8,23 +8,15 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse import dbt_runner, pipeline
+from tests.conftest import BuiltProject
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def run_summary(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    target = tmp_path_factory.mktemp("pipeline") / "target"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DBT_TARGET_PATH", str(target))
-        patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
-        assert pipeline.run(target="ci") == 0
-        outcome = dbt_runner.invoke(["docs", "generate"], "ci")
-        assert outcome.success
-    summary = json.loads((target / "run_summary.json").read_text())
-    summary["_target"] = str(target)
-    return summary
+def run_summary(built_project: BuiltProject) -> dict[str, object]:
+    assert built_project.exit_code == 0, built_project.summary.get("failed_checks")
+    return {**built_project.summary, "_target": str(built_project.target)}
 
 
 def test_run_summary_has_the_required_keys(run_summary: dict[str, object]) -> None:
@@ -43,7 +35,7 @@ def test_sql_and_python_models_were_built(run_summary: dict[str, object]) -> Non
     languages = {n["language"] for n in built.values()}
     assert languages == {"sql", "python"}
     assert int(str(run_summary["models_built"])) == len(built)
-    assert results["args"]["which"] == "generate"
+    assert results["args"]["which"] == "generate"  # the docs step ran last
 
 
 def test_docs_catalog_lists_python_model_columns(run_summary: dict[str, object], spark: SparkSession) -> None:

@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate_cli.add_parser(sub)
     ingest_cli.add_parser(sub)
-    bench_cli.add_parser(sub)
     cluster.add_parser(sub)
+    bench_cli.add_parser(sub)
     validate_cli.add_parser(sub)
     return parser
 

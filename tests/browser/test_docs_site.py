@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
-from pyspark.sql import SparkSession
 
-from lakehouse import dbt_runner, pipeline
+from lakehouse import dbt_runner
 from lakehouse.config import project_dir
+from tests.conftest import BuiltProject
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
@@ -127,16 +127,9 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def docs_target(chromium: str, spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`make run` then `make docs`, in this process on the test's state: the dbt target dir."""
-    target = tmp_path_factory.mktemp("docs_site") / "target"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DBT_TARGET_PATH", str(target))
-        patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
-        pipeline.run(target="ci")  # failed data checks still leave a site to check
-        generated = dbt_runner.invoke(["docs", "generate", "--static"], "ci")
-    assert generated.success
-    return target
+def docs_target(chromium: str, built_project: BuiltProject) -> Path:
+    """The dbt target dir of the suite's one `make run` + `make docs` (a failed run still leaves a site)."""
+    return built_project.target
 
 
 @pytest.fixture(scope="module")
