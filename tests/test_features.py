@@ -19,7 +19,12 @@ from lakehouse.features.standardize import (
     standardize_batch,
     standardize_columns,
 )
-from lakehouse.features.users import decayed_category_affinity, summarize_users, user_features
+from lakehouse.features.users import (
+    EVENT_COLUMNS,
+    decayed_category_affinity,
+    summarize_users,
+    user_features,
+)
 
 AS_OF = pd.Timestamp("2026-03-10 12:00:00")
 EVENT_DDL = (  # in events_frame column order: createDataFrame matches columns by position
@@ -49,19 +54,7 @@ def event(
 
 def events_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
     """(user, session, ts, type, product, category, price, revenue, device, channel, is_bot) rows."""
-    columns = [
-        "user_id",
-        "session_id",
-        "event_ts",
-        "event_type",
-        "product_id",
-        "category_id",
-        "price_usd",
-        "revenue_usd",
-        "device_type",
-        "channel",
-        "is_bot",
-    ]
+    columns = [*EVENT_COLUMNS, "is_bot"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["event_ts"] = pd.to_datetime(frame["event_ts"])
     frame.insert(0, "event_id", [f"e{i}" for i in range(len(frame))])

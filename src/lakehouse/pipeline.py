@@ -1,7 +1,8 @@
 """`lakehouse run`: the main job, every step in one process and one SparkSession.
 
-Steps run in order, each printing progress and adding its figures to `target/run_summary.json`.
-Later steps (generation, ingestion, validation) register here.
+Steps run in order (generate -> ingest -> dbt build -> recommendation quality -> validate ->
+publish), each printing progress and adding its figures to `target/run_summary.json`. A step that
+finds bad data appends to `failed_checks`; the run then exits 1 and `publish` refuses to run.
 """
 
 from __future__ import annotations
@@ -110,6 +111,16 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
         f"spark: application {summary.get('application_id')} on {summary.get('spark_master')}, "
         f"{summary.get('executors', 0)} executors"
     )
+    if "events_landed" in summary:
+        print(
+            f"data: {summary['events_landed']:,} events landed = {summary.get('events_bronze', 0):,} bronze "
+            f"+ {summary.get('events_quarantined', 0):,} quarantined"
+        )
+    if "reco_hit_rate_at_10" in summary:
+        print(
+            f"recommendations: hit-rate@10 {summary['reco_hit_rate_at_10']} "
+            f"vs popularity {summary.get('popularity_hit_rate_at_10')}"
+        )
     if "expectations_passed" in summary:
         print(
             f"expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed "
