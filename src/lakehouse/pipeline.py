@@ -107,10 +107,9 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
         f"{summary.get('models_built', 0)} models built, {summary.get('tests_passed', 0)} tests passed, "
         f"{summary.get('tests_failed', 0)} failed in {summary['wall_seconds']:.0f}s"
     )
-    print(
-        f"spark: application {summary.get('application_id')} on {summary.get('spark_master')}, "
-        f"{summary.get('executors', 0)} executors"
-    )
+    master = str(summary.get("spark_master"))
+    workers = "tasks run in the driver" if master.startswith("local") else f"{summary.get('executors')} executors"
+    print(f"spark: application {summary.get('application_id')} on {master}, {workers}")
     if "events_landed" in summary:
         print(
             f"data: {summary['events_landed']:,} events landed = {summary.get('events_bronze', 0):,} bronze "
