@@ -108,7 +108,8 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
         f"{summary.get('tests_failed', 0)} failed in {summary['wall_seconds']:.0f}s"
     )
     master = str(summary.get("spark_master"))
-    workers = "tasks run in the driver" if master.startswith("local") else f"{summary.get('executors')} executors"
+    local = master.startswith("local")
+    workers = "tasks run in the driver" if local else f"{summary.get('executors')} executors"
     print(f"spark: application {summary.get('application_id')} on {master}, {workers}")
     if "events_landed" in summary:
         print(
