@@ -24,7 +24,7 @@ from lakehouse.recommend.recommender import (
     rank_recommendations,
     recommend,
 )
-from lakehouse.recommend.run_step import quality_summary
+from lakehouse.recommend.run_step import MIN_USERS_TO_GATE, quality_summary
 from lakehouse.recommend.similarity import item_similarity
 from tests.test_features import event, events_frame, spark_events
 
@@ -195,8 +195,8 @@ def taste_world() -> list[tuple[object, ...]]:
 
 
 class TestRunSummary:
-    def rows(self, reco: float, popular: float) -> list[dict[str, object]]:
-        common = {"k": 10, "users_evaluated": 40, "recall": 0.1}
+    def rows(self, reco: float, popular: float, users: int = 40) -> list[dict[str, object]]:
+        common = {"k": 10, "users_evaluated": users, "recall": 0.1}
         return [
             {"model_name": MODEL_RECOMMENDER, "hit_rate": reco, **common},
             {"model_name": MODEL_POPULARITY, "hit_rate": popular, **common},
@@ -214,6 +214,14 @@ class TestRunSummary:
         _summary, failures = quality_summary(self.rows(0.2, 0.2))
         assert len(failures) == 1
         assert "does not beat popularity" in failures[0]
+
+    def test_too_few_users_report_without_gating(self) -> None:
+        summary, failures = quality_summary(self.rows(0.0, 0.0, users=MIN_USERS_TO_GATE - 1))
+        assert failures == []
+        assert summary["reco_quality_gated"] is False
+        assert summary["reco_hit_rate_at_10"] == 0.0
+        _summary, gated = quality_summary(self.rows(0.0, 0.0, users=MIN_USERS_TO_GATE))
+        assert len(gated) == 1
 
     def test_missing_model_row_is_a_failed_check(self) -> None:
         summary, failures = quality_summary(self.rows(0.3, 0.2)[:1])
