@@ -188,7 +188,7 @@ def test_thrift_target_builds_sql_models_with_local_row_counts(
     # the cluster run already loaded seeds and bronze and ran the data tests; the SQL models are
     # rebuilt from them through the Thrift server (tests again would double the time on two cores)
     done = _run(
-        [str(BIN / "dbt"), "run", "--target", "thrift", "--exclude", "config.language:python"],
+        [str(BIN / "dbt"), "run", "--target", "thrift", "--exclude", "path:python_models"],
         _env(cluster_home, target),
     )
     assert done.returncode == 0, done.stdout[-4000:]
@@ -207,7 +207,7 @@ def test_python_models_on_thrift_fail_with_a_clear_message(
 ) -> None:
     target = cluster_home / "target-thrift-python"
     done = _run(
-        [str(BIN / "dbt"), "run", "--target", "thrift", "--select", "config.language:python"],
+        [str(BIN / "dbt"), "run", "--target", "thrift", "--select", "path:python_models"],
         _env(cluster_home, target),
     )
     assert done.returncode != 0
