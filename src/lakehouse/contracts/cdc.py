@@ -11,6 +11,8 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from lakehouse.contracts.events import INGEST_COLUMNS
 from lakehouse.contracts.schema import SPARK_TYPES, Contract, Field
 
+ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
+
 CDC_OPS = ("c", "u", "d", "r")  # create, update, delete, snapshot read
 
 USERS_V1 = Contract(
@@ -49,7 +51,7 @@ ORDERS_V1 = Contract(
         Field(
             "order_status",
             "string",
-            allowed=("placed", "paid", "shipped", "delivered", "cancelled", "returned"),
+            allowed=ORDER_STATUSES,
         ),
         Field("order_total", "double", description="Sum of quantity * price of its purchase events"),
         Field("currency", "string"),

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakehouse.contracts.cdc import ORDER_STATUSES
 from lakehouse.generate import jsonl
 from lakehouse.generate import reference as ref
 from lakehouse.generate.clickstream import CURRENCIES, Clickstream
@@ -21,7 +22,6 @@ from lakehouse.generate.world import World, zero_padded
 
 OPS = np.array(["c", "u", "d", "r"])
 CREATE, UPDATE, DELETE, READ = range(4)
-ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
 
 
 @dataclass

@@ -19,21 +19,11 @@ from great_expectations.expectations.metadata_types import FailureSeverity
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
+from lakehouse.contracts.cdc import ORDER_STATUSES
+from lakehouse.contracts.events import CHANNELS, DEVICE_TYPES, EVENT_TYPES
+
 Parameters = dict[str, Any]
 WARNING = FailureSeverity.WARNING
-
-EVENT_TYPES = [
-    "page_view",
-    "product_view",
-    "search",
-    "add_to_cart",
-    "remove_from_cart",
-    "begin_checkout",
-    "purchase",
-]
-DEVICE_TYPES = ["desktop", "mobile", "tablet"]
-CHANNELS = ["direct", "organic_search", "paid_search", "social", "email", "referral"]
-ORDER_STATUSES = ["placed", "paid", "shipped", "delivered", "cancelled", "returned"]
 
 
 def _unchanged(df: DataFrame) -> DataFrame:
@@ -136,9 +126,9 @@ def _bronze_events() -> list[Expectation]:
         has_columns(*BRONZE_EVENT_COLUMNS),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
         *not_null("event_id", "event_type", "event_ts", "_ingested_at", "_source_file", "_batch_id"),
-        gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES),
-        gxe.ExpectColumnValuesToBeInSet(column="device_type", value_set=DEVICE_TYPES),
-        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS),
+        gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES)),
+        gxe.ExpectColumnValuesToBeInSet(column="device_type", value_set=list(DEVICE_TYPES)),
+        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=list(CHANNELS)),
         gxe.ExpectColumnValuesToBeBetween(column="price", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="quantity", min_value=1),
         # every event has an identity: a known user or an anonymous cookie
@@ -204,16 +194,18 @@ def _fct_events() -> list[Expectation]:
         row_count_between_parameters("bronze_events"),
         *primary_key("event_id"),
         *not_null("event_ts", "event_date", "session_id", "visitor_id", "is_bot", "revenue_usd"),
-        gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=EVENT_TYPES),
+        gxe.ExpectColumnValuesToBeInSet(column="event_type", value_set=list(EVENT_TYPES)),
         gxe.ExpectColumnValuesToBeBetween(column="revenue_usd", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="price_usd", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="event_number_in_session", min_value=1),
         # revenue only on purchases (the flag is 1 for rows breaking the rule)
         gxe.ExpectColumnValuesToBeInSet(column="_revenue_off_purchase", value_set=[0]),
         gxe.ExpectColumnValuesToBeInSet(
-            column="device_type", value_set=DEVICE_TYPES, mostly=0.99, severity=WARNING
+            column="device_type", value_set=list(DEVICE_TYPES), mostly=0.99, severity=WARNING
         ),
-        gxe.ExpectColumnValuesToBeInSet(column="channel", value_set=CHANNELS, mostly=0.99, severity=WARNING),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="channel", value_set=list(CHANNELS), mostly=0.99, severity=WARNING
+        ),
         # a few heavy bots are expected, but they should not dominate the traffic
         gxe.ExpectColumnMeanToBeBetween(column="_is_bot", min_value=0.0, max_value=0.5, severity=WARNING),
         gxe.ExpectColumnMeanToBeBetween(
@@ -307,7 +299,7 @@ def _fct_orders() -> list[Expectation]:
         row_count_between_parameters("orders"),
         *primary_key("order_id"),
         *not_null("purchase_revenue_usd", "has_order_record", "has_purchase_events"),
-        gxe.ExpectColumnValuesToBeInSet(column="order_status", value_set=ORDER_STATUSES),
+        gxe.ExpectColumnValuesToBeInSet(column="order_status", value_set=list(ORDER_STATUSES)),
         gxe.ExpectColumnValuesToBeBetween(column="order_total", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="purchase_revenue_usd", min_value=0),
         gxe.ExpectColumnValuesToBeInSet(column="_seen_somewhere", value_set=[1]),
