@@ -1,7 +1,21 @@
 -- A visitor-day is a bot when any of its user agents matches a known bot pattern or it has more
 -- events than a person plausibly makes in a day.
+{#- Incremental runs rebuild whole event dates: those with newly staged events (a classification
+    only depends on its own day), replacing their partitions. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['event_date'],
+    on_schema_change='fail',
+) }}
+
 with events as (
     select * from {{ ref('stg_clickstream__events') }}
+    {%- if is_incremental() %}
+    where event_date in (
+        {{ changed_dates(ref('stg_clickstream__events'), 'event_date', '_ingested_at', '_ingested_at') }}
+    )
+    {%- endif %}
 ),
 
 bot_user_agents as (
@@ -27,7 +41,8 @@ visitor_days as (
         events.visitor_id,
         events.event_date,
         count(*) as event_count,
-        max(bot_matched_user_agents.user_agent is not null) as has_bot_user_agent
+        max(bot_matched_user_agents.user_agent is not null) as has_bot_user_agent,
+        max(events._ingested_at) as _ingested_at
     from events
     left join bot_matched_user_agents
         on events.user_agent = bot_matched_user_agents.user_agent
@@ -42,7 +57,8 @@ final as (
         visitor_days.has_bot_user_agent,
         visitor_days.event_count > {{ var('bot_events_per_day') }} as exceeds_daily_event_limit,
         visitor_days.has_bot_user_agent
-        or visitor_days.event_count > {{ var('bot_events_per_day') }} as is_bot
+        or visitor_days.event_count > {{ var('bot_events_per_day') }} as is_bot,
+        visitor_days._ingested_at
     from visitor_days
 )
 

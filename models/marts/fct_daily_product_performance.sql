@@ -1,7 +1,21 @@
 -- Per product and day, human traffic only: views, cart adds and purchases, and the rates between.
+{#- Incremental runs rebuild the event dates fct_events rebuilt in this run (a day's figures depend
+    on that day's events only), replacing their partitions. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['event_date'],
+    on_schema_change='fail',
+) }}
+
 with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot and product_id is not null
+    {%- if is_incremental() %}
+        and event_date in (
+            {{ changed_dates(ref('fct_events'), 'event_date', '_sessionized_at', '_sessionized_at') }}
+        )
+    {%- endif %}
 ),
 
 daily as (
@@ -14,7 +28,8 @@ daily as (
         count_if(events.event_type = 'purchase') as purchases,
         coalesce(sum(case when events.event_type = 'purchase' then events.quantity end), 0)
             as purchased_units,
-        sum(events.revenue_usd) as revenue_usd
+        sum(events.revenue_usd) as revenue_usd,
+        max(events._sessionized_at) as _sessionized_at
     from events
     group by events.event_date, events.product_id
 ),
@@ -30,7 +45,8 @@ final as (
         daily.purchased_units,
         daily.revenue_usd,
         cast(daily.cart_adds as double) / nullif(daily.product_views, 0) as view_to_cart_rate,
-        cast(daily.purchases as double) / nullif(daily.cart_adds, 0) as cart_to_purchase_rate
+        cast(daily.purchases as double) / nullif(daily.cart_adds, 0) as cart_to_purchase_rate,
+        daily._sessionized_at
     from daily
 )
 

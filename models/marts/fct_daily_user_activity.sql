@@ -1,7 +1,21 @@
 -- Per logged-in user and day, human traffic only.
+{#- Incremental runs rebuild the event dates fct_events rebuilt in this run (a day's figures depend
+    on that day's events only), replacing their partitions. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['activity_date'],
+    on_schema_change='fail',
+) }}
+
 with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot and user_id is not null
+    {%- if is_incremental() %}
+        and event_date in (
+            {{ changed_dates(ref('fct_events'), 'event_date', '_sessionized_at', '_sessionized_at') }}
+        )
+    {%- endif %}
 ),
 
 final as (
@@ -17,7 +31,8 @@ final as (
         count_if(events.event_type = 'purchase') as purchases,
         sum(events.revenue_usd) as revenue_usd,
         min(events.event_ts) as first_event_at,
-        max(events.event_ts) as last_event_at
+        max(events.event_ts) as last_event_at,
+        max(events._sessionized_at) as _sessionized_at
     from events
     group by events.event_date, events.user_id
 )

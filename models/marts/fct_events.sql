@@ -30,23 +30,22 @@ currency_rates as (
     select * from {{ ref('currency_rates') }}
 ),
 
--- the last known version of every product, deleted ones included, so old events keep a category
-ranked_product_versions as (
+-- the product version in force when the event happened: each version covers the time from its
+-- valid_from to the next version's (a delete does not end it, so events of a deleted product keep
+-- its category), the first version also covers anything earlier. Point in time, so a later
+-- change of a product never rewrites old events: incremental runs and full refreshes agree.
+product_periods as (
     select
         product_versions.product_id,
         product_versions.category_id,
+        product_versions.valid_from,
+        lead(product_versions.valid_from) over (
+            partition by product_versions.product_id order by product_versions.version_lsn
+        ) as next_valid_from,
         row_number() over (
-            partition by product_versions.product_id order by product_versions.version_lsn desc
-        ) as version_rank
+            partition by product_versions.product_id order by product_versions.version_lsn
+        ) = 1 as is_first_version
     from product_versions
-),
-
-last_product_versions as (
-    select
-        ranked_product_versions.product_id,
-        ranked_product_versions.category_id
-    from ranked_product_versions
-    where ranked_product_versions.version_rank = 1
 ),
 
 -- salted: a few bot visitors own a large share of all events, which would put one huge join key
@@ -68,7 +67,7 @@ salted_events as (
 ),
 
 joined as (
-    select /*+ broadcast(last_product_versions), broadcast(currency_rates) */
+    select /*+ broadcast(product_periods), broadcast(currency_rates) */
         salted_events.event_id,
         salted_events.event_ts,
         salted_events.event_date,
@@ -79,7 +78,7 @@ joined as (
         salted_events.event_number_in_session,
         salted_events.event_type,
         salted_events.product_id,
-        last_product_versions.category_id,
+        product_periods.category_id,
         salted_events.quantity,
         salted_events.price * currency_rates.rate_to_usd as price_usd,
         salted_events.currency,
@@ -101,8 +100,17 @@ joined as (
             salted_events.visitor_id = salted_visitor_days.visitor_id
             and to_date(salted_events.session_start_ts) = salted_visitor_days.event_date
             and salted_events.salt = salted_visitor_days.salt
-    left join last_product_versions
-        on salted_events.product_id = last_product_versions.product_id
+    left join product_periods
+        on
+            salted_events.product_id = product_periods.product_id
+            and (
+                salted_events.event_ts >= product_periods.valid_from
+                or product_periods.is_first_version
+            )
+            and (
+                product_periods.next_valid_from is null
+                or salted_events.event_ts < product_periods.next_valid_from
+            )
     left join currency_rates
         on salted_events.currency = currency_rates.currency
 ),

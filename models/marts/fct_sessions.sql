@@ -1,7 +1,33 @@
 -- Human sessions only: bot sessions stay in fct_events (is_bot) but are not business traffic.
-with events as (
+{#- Incremental runs rebuild whole session dates: from the first event date fct_events rebuilt in
+    this run, less var('session_lookback_days') (a session that began the day before may have
+    changed), to the last one. Their events are re-read up to the lookback after the last date, so
+    sessions running across midnight are complete; their partitions are replaced. -#}
+{%- set lookback_days = var('session_lookback_days') -%}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='insert_overwrite',
+    partition_by=['session_date'],
+    on_schema_change='fail',
+) }}
+
+with
+{%- if is_incremental() %}
+rebuilt_dates as (
+    select
+        date_sub(min(changed.event_date), {{ lookback_days }}) as first_date,
+        max(changed.event_date) as last_date
+    from ({{ changed_dates(ref('fct_events'), 'event_date', '_sessionized_at', '_sessionized_at') }}) as changed
+),
+{%- endif %}
+
+events as (
     select * from {{ ref('fct_events') }}
     where not is_bot
+    {%- if is_incremental() %}
+        and event_date between (select rebuilt_dates.first_date from rebuilt_dates)
+        and (select date_add(rebuilt_dates.last_date, {{ lookback_days }}) from rebuilt_dates)
+    {%- endif %}
 ),
 
 sessions as (
@@ -25,7 +51,8 @@ sessions as (
         min_by(events.device_type, struct(events.event_ts, events.event_id)) as device_type,
         min_by(events.channel, struct(events.event_ts, events.event_id)) as channel,
         min_by(events.country_code, struct(events.event_ts, events.event_id)) as country_code,
-        bool_or(events.is_bot) as is_bot
+        bool_or(events.is_bot) as is_bot,
+        max(events._sessionized_at) as _sessionized_at
     from events
     group by events.session_id
 ),
@@ -51,8 +78,13 @@ final as (
         sessions.country_code,
         sessions.is_bot,
         to_date(sessions.session_start) as session_date,
-        unix_timestamp(sessions.session_end) - unix_timestamp(sessions.session_start) as duration_seconds
+        unix_timestamp(sessions.session_end) - unix_timestamp(sessions.session_start) as duration_seconds,
+        sessions._sessionized_at
     from sessions
+    {%- if is_incremental() %}
+    where to_date(sessions.session_start) between (select rebuilt_dates.first_date from rebuilt_dates)
+        and (select rebuilt_dates.last_date from rebuilt_dates)
+    {%- endif %}
 )
 
 select * from final

@@ -1,6 +1,20 @@
 -- Dedupe on event_id (the first landed copy wins), normalize codes, hash the IP address.
+{#- An exception to staging's views: deduplicating all of bronze on every run would make every
+    downstream incremental run pay for the whole history. Incremental runs read only the bronze
+    rows ingested since this table's newest row, keep the first copy of each event_id among them,
+    and drop ids this table already holds; appending them keeps one row per event_id. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    partition_by=['event_date'],
+    on_schema_change='fail',
+) }}
+
 with source as (
     select * from {{ source('clickstream', 'events') }}
+    {%- if is_incremental() %}
+    where _ingested_at > (select max(this_table._ingested_at) from {{ this }} as this_table)
+    {%- endif %}
 ),
 
 ranked as (
@@ -46,6 +60,11 @@ renamed as (
         ranked._arrival_date
     from ranked
     where ranked.copy_rank = 1
+    {%- if is_incremental() %}
+        and not exists (
+            select 1 from {{ this }} as this_table where this_table.event_id = ranked.event_id
+        )
+    {%- endif %}
 )
 
 select * from renamed

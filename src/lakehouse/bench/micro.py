@@ -40,6 +40,18 @@ FEATURES_SCHEMA = StructType(
     ]
 )
 FEATURE_NAMES = tuple(field.name for field in FEATURES_SCHEMA.fields)
+# The clickstream columns feature code reads: what the micro-benchmarks compute on and collect.
+EVENT_COLUMNS = (
+    "event_id",
+    "event_type",
+    "event_ts",
+    "user_id",
+    "product_id",
+    "price",
+    "quantity",
+    "device_type",
+    "channel",
+)
 # Spark's own defaults, which the tuned session overrides (NOTES.md: 200 partitions cost time on 2 cores).
 SPARK_DEFAULT_CONF = {"spark.sql.shuffle.partitions": "200", "spark.sql.adaptive.enabled": "false"}
 T = TypeVar("T")
@@ -262,9 +274,12 @@ def compare_udfs(events: DataFrame, repeats: int = 1) -> dict[str, float | int]:
     inputs = events.select("event_id", "price", "quantity", "event_ts").cache()
     rows = inputs.count()
     args = feature_inputs(inputs)
-    warm = inputs.limit(1000)
-    for make in (lambda: row_udf(False), lambda: row_udf(True), vectorized_udf):  # start the workers
+    # Start a Python worker per core (and load pandas/pyarrow in it) before timing: a sample keeps
+    # every partition, so every concurrent task runs; a limit() would warm one worker only.
+    warm = inputs.sample(fraction=min(1.0, 20_000 / max(rows, 1)), seed=1)
+    for make in (lambda: row_udf(False), lambda: row_udf(True), vectorized_udf):
         run_to_noop(warm.select(make()(*feature_inputs(warm))))
+    scan_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(*args)))
     row_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(row_udf(False)(*args))))
     arrow_row_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(row_udf(True)(*args))))
     vectorized_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(vectorized_udf()(*args))))
@@ -274,6 +289,8 @@ def compare_udfs(events: DataFrame, repeats: int = 1) -> dict[str, float | int]:
         raise LakehouseError(f"vectorized and row-at-a-time features differ on {mismatches} of {rows} rows")
     return {
         "udf_rows": rows,
+        # the same query without a UDF: the share of every side that is scan and Spark overhead
+        "udf_scan_only_seconds": round(scan_seconds, 3),
         "udf_row_at_a_time_seconds": round(row_seconds, 3),
         "udf_arrow_row_seconds": round(arrow_row_seconds, 3),
         "udf_vectorized_seconds": round(vectorized_seconds, 3),

@@ -18,7 +18,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse import dbt_runner
-from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, micro, report
+from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
 from lakehouse.bench.memory import RssSampler
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
@@ -26,6 +26,8 @@ from lakehouse.errors import LakehouseError
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
 STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db")
+# where (c) keeps the incremental run's tables to compare with the full refresh
+INCREMENTAL_COPIES = "bench_incremental"
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,6 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
 def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
     """(d) dbt building the sessions and daily marts (and what they need) from bronze, full refresh,
     against the hand-written PySpark job writing the same marts; the outputs must match."""
-    from lakehouse.bench import handwritten
-
     selection = " ".join(f"+{mart}" for mart in handwritten.MARTS)
     dbt_seconds, models, _ = dbt_timed(["run", "--full-refresh", "--select", selection], bench.options.target)
     bench.stage("dbt run sessions + daily marts", dbt_seconds)
@@ -189,7 +189,8 @@ def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
 
 def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
     """(c) land one new day after the generated range, `dbt run` incrementally, then a full refresh
-    over every day (the same models, the same data)."""
+    over every day (the same models, the same data); every incremental model's output must equal
+    its full rebuild."""
     options = bench.options
     first_day = date.fromisoformat(str(bench.results["generation_start_date"]))
     new_day = first_day + timedelta(days=options.days)
@@ -200,45 +201,57 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
     bench.stage("ingest new day", seconds)
     incremental_seconds, incremental_models, _ = dbt_timed(["run"], options.target)
     bench.stage("dbt run incremental (+1 day)", incremental_seconds)
+    relations = incremental_relations()
+    spark.sql(f"create database if not exists {INCREMENTAL_COPIES}")
+    for name, relation in relations.items():  # kept to compare with the full refresh
+        spark.table(relation).write.mode("overwrite").saveAsTable(f"{INCREMENTAL_COPIES}.{name}")
     full_seconds, full_models, _ = dbt_timed(["run", "--full-refresh"], options.target)
     bench.stage("dbt run full refresh", full_seconds)
-    incremental_names = sorted(name for name in incremental_models if is_incremental_model(name))
+    differences = {
+        name: handwritten.differing_rows(spark.table(relation), spark.table(f"{INCREMENTAL_COPIES}.{name}"))
+        for name, relation in relations.items()
+    }
+    names = sorted(relations)
     bench.results.update(
         incremental_vs_full_ratio=round(incremental_seconds / full_seconds, 3),
-        incremental_model_seconds={n: incremental_models[n] for n in incremental_names},
-        full_refresh_model_seconds={n: full_models.get(n, 0.0) for n in incremental_names},
+        incremental_model_seconds={n: incremental_models.get(n, 0.0) for n in names},
+        full_refresh_model_seconds={n: full_models.get(n, 0.0) for n in names},
         incremental_models_vs_full_ratio=round(
-            sum(incremental_models[n] for n in incremental_names)
-            / max(1e-9, sum(full_models.get(n, 0.0) for n in incremental_names)),
+            sum(incremental_models.get(n, 0.0) for n in names)
+            / max(1e-9, sum(full_models.get(n, 0.0) for n in names)),
             3,
         )
-        if incremental_names
+        if names
         else None,
+        incremental_differing_rows=differences,
     )
+    if any(differences.values()):
+        raise LakehouseError(f"incremental models differ from their full refresh: {differences}")
 
 
-def is_incremental_model(name: str) -> bool:
-    """True when the manifest of the last dbt invocation declares `name` incremental."""
+def incremental_relations() -> dict[str, str]:
+    """`schema.table` of every incremental model in the manifest of the last dbt invocation."""
     import json
 
     manifest_path = dbt_runner.target_path() / "manifest.json"
-    if not manifest_path.exists():
-        return False
-    nodes = json.loads(manifest_path.read_text()).get("nodes", {})
-    return any(
-        node.get("name") == name and node.get("config", {}).get("materialized") == "incremental"
+    nodes = json.loads(manifest_path.read_text()).get("nodes", {}) if manifest_path.exists() else {}
+    return {
+        node["name"]: f"{node['schema']}.{node.get('alias') or node['name']}"
         for node in nodes.values()
-    )
+        if node.get("resource_type") == "model"
+        and node.get("config", {}).get("materialized") == "incremental"
+    }
 
 
 # --- micro-benchmarks --------------------------------------------------------------------------------
 
 
 def micro_events(spark: SparkSession, rows: int, from_pipeline: bool) -> tuple[DataFrame, str]:
-    """Up to `rows` ingested events when the pipeline ran, else synthetic events of the same shape."""
+    """Up to `rows` ingested events when the pipeline ran, else synthetic events of the same shape;
+    either way only the clickstream columns feature code reads (`micro.EVENT_COLUMNS`)."""
     if not (from_pipeline and spark.catalog.tableExists("events", "bronze")):
-        return micro.synthetic_events(spark, rows), "synthetic"
-    events = spark.table("bronze.events")
+        return micro.synthetic_events(spark, rows).select(*micro.EVENT_COLUMNS), "synthetic"
+    events = spark.table("bronze.events").select(*micro.EVENT_COLUMNS)
     if events.count() <= rows:
         return events, "bronze.events"
     # limit() gathers its rows into one partition: spread them again so every core works
@@ -250,8 +263,10 @@ def run_micro(bench: BenchRun, spark: SparkSession) -> None:
     rows = min(options.scale_events, options.micro_rows)
     events, source = micro_events(spark, rows, options.end_to_end)
     bench.results["micro_source"] = source
+    bench.results["micro_columns"] = list(micro.EVENT_COLUMNS)
     for name, action in (
-        ("udf vectorized vs row", lambda: micro.compare_udfs(events, options.repeats)),
+        # best of 3 at least: the UDF runs take seconds, and one run is at the mercy of the machine
+        ("udf vectorized vs row", lambda: micro.compare_udfs(events, max(3, options.repeats))),
         ("toPandas arrow vs plain", lambda: micro.compare_topandas(spark, events, options.repeats)),
     ):
         seconds, figures = timed_seconds(action)

@@ -33,6 +33,9 @@ from lakehouse.ingest import parse, tables
 
 LANDING_FEEDS = ("events", *(f"cdc_{feed}" for feed in CDC_FEEDS))
 FILE_GLOB = "*.{jsonl,jsonl.gz}"
+# Landed bytes per micro-batch (at least one file): each batch's parsed rows are cached while it
+# is written, so the batch size bounds the heap ingestion needs whatever the backlog.
+MAX_BYTES_PER_BATCH = 512 * 1024 * 1024
 STRING_NUMBER = r'"(quantity|price)":"'
 
 
@@ -184,6 +187,8 @@ def start_stream(
     )
     if max_files_per_batch:
         reader = reader.option("maxFilesPerTrigger", str(max_files_per_batch))
+    else:  # bounded micro-batches: one batch of 10M events (4 GB of JSON) exhausts a 4 GB heap
+        reader = reader.option("maxBytesPerTrigger", str(MAX_BYTES_PER_BATCH))
     lines = reader.load(str(source)).select(parse.RAW, "_metadata")
     name = f"{checkpoint_name}_{landing_feed}"
     return (

@@ -18,7 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "ingest",
         help="stream new landing files into bronze, exactly once (bad lines go to bronze.quarantine)",
     )
-    cmd.add_argument("--max-files-per-batch", type=int, default=None, help="micro-batch size in files")
+    cmd.add_argument(
+        "--max-files-per-batch",
+        type=int,
+        default=None,
+        help="micro-batch size in files (default: up to 512 MiB of landed files per batch)",
+    )
     cmd.set_defaults(func=run_command)
 
 
