@@ -172,8 +172,14 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "incremental_vs_full_ratio": "not measured",
         "dbt_vs_handwritten_ratio": "not measured",
         "arrow_topandas_speedup": "not measured",
+        "end_to_end_seconds": "not measured",
     }
     assert "fct_sessions" in table
+    ten_million = {"scale_events": 10_000_000, "end_to_end_seconds": 1_100.0}
+    assert report.target_verdicts(ten_million)["end_to_end_seconds"] == "met"
+    assert report.target_verdicts({**ten_million, "scale_events": 1_000_000})["end_to_end_seconds"] == (
+        "not measured"
+    )
 
 
 def test_handwritten_comparison_counts_rows_in_either_table_only(spark: SparkSession) -> None:

@@ -17,7 +17,7 @@ from lakehouse.config import project_dir
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import GenerateConfig, GenerationResult, generate, parse_scale
 from lakehouse.generate import reference as ref
-from lakehouse.generate.landing import MANIFEST_DIR
+from lakehouse.generate.landing import MANIFEST_DIR, Progress
 
 SCALE, DAYS, SEED = 8_000, 3, 11
 
@@ -263,3 +263,15 @@ def test_seeds_publish_the_generator_reference_data() -> None:
     assert all(any(p in ua.lower() for p in patterns) for ua, _share in ref.HEAVY_BOTS)
     assert not any(p in c[2].lower() for p in patterns for c in ref.CLIENTS)
     assert {c[3] for c in ref.COUNTRIES} <= set(ref.CURRENCY_RATES_TO_USD)
+
+
+def test_progress_in_a_log_is_a_line_per_ten_percent(capsys: pytest.CaptureFixture[str]) -> None:
+    progress = Progress(total=1_000, enabled=True)
+    for _ in range(250):
+        progress.advance(4)
+
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "  generate: 100/1,000 lines (10%)"
+    assert lines[-1] == "  generate: 1,000/1,000 lines (100%)"
+    assert len(lines) == 10
+    assert "\r" not in "".join(lines)

@@ -37,7 +37,8 @@ bot_matched_user_agents as (
 ),
 
 visitor_days as (
-    select
+    -- the matched agents are few: broadcast, so only (visitor, day, flag) rows are shuffled
+    select /*+ broadcast(bot_matched_user_agents) */
         events.visitor_id,
         events.event_date,
         count(*) as event_count,

@@ -12,20 +12,41 @@
 
 with source as (
     select * from {{ source('clickstream', 'events') }}
-    {%- if is_incremental() %}
-    where _ingested_at > (select max(this_table._ingested_at) from {{ this }} as this_table)
-    {%- endif %}
+    where
+        event_id is not null and event_ts is not null
+        {%- if is_incremental() %}
+        and _ingested_at > (select max(this_table._ingested_at) from {{ this }} as this_table)
+        {%- endif %}
 ),
 
-ranked as (
-    select
+-- About 1% of ids land more than once. Only their copies are ranked: a window over every event
+-- would shuffle every whole row, where finding the repeated ids shuffles only the id column.
+repeated_ids as (
+    select source.event_id
+    from source
+    group by source.event_id
+    having count(*) > 1
+),
+
+ranked_repeats as (
+    select /*+ broadcast(repeated_ids) */
         source.*,
         row_number() over (
             partition by source.event_id
             order by source._ingested_at, source._batch_id, source._source_file
         ) as copy_rank
     from source
-    where source.event_id is not null and source.event_ts is not null
+    left semi join repeated_ids on source.event_id = repeated_ids.event_id
+),
+
+ranked as (
+    select /*+ broadcast(repeated_ids) */
+        source.*,
+        1 as copy_rank
+    from source
+    left anti join repeated_ids on source.event_id = repeated_ids.event_id
+    union all
+    select * from ranked_repeats
 ),
 
 renamed as (

@@ -31,18 +31,25 @@ APP_VERSIONS = {"web": "web-3.2.0", "ios": "ios-5.4.1", "android": "android-5.4.
 
 
 class Progress:
-    """A one-line stderr progress report for long runs (quiet for small ones)."""
+    """A stderr progress report for long runs (quiet for small ones): one line rewritten in place on
+    a terminal, a line per 10% step in a log."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.done, self.enabled = total, 0, enabled
+        self.in_place = sys.stderr.isatty()
+        self.reported_step = 0
 
     def advance(self, n: int) -> None:
         self.done += n
-        if self.enabled:
-            pct = 100 * self.done / max(self.total, 1)
-            print(f"\r  generate: {self.done:,}/{self.total:,} lines ({pct:.0f}%)", end="", file=sys.stderr)
-            if self.done >= self.total:
-                print(file=sys.stderr)
+        if not self.enabled:
+            return
+        pct = 100 * self.done / max(self.total, 1)
+        line = f"  generate: {self.done:,}/{self.total:,} lines ({pct:.0f}%)"
+        if self.in_place:
+            print(f"\r{line}", end="\n" if self.done >= self.total else "", file=sys.stderr)
+        elif int(pct // 10) > self.reported_step:
+            self.reported_step = int(pct // 10)
+            print(line, file=sys.stderr)
 
 
 class EventSerializer:

@@ -37,6 +37,7 @@ FILE_GLOB = "*.{jsonl,jsonl.gz}"
 # is written, so the batch size bounds the heap ingestion needs whatever the backlog.
 MAX_BYTES_PER_BATCH = 512 * 1024 * 1024
 STRING_NUMBER = r'"(quantity|price)":"'
+STRINGS_FLAG = "_numbers_sent_as_strings"
 
 
 def quarantine_feed(landing_feed: str) -> str:
@@ -135,15 +136,22 @@ def batch_writer(
     def write(batch: DataFrame, batch_id: int) -> None:
         lines = _with_file_columns(batch, batch_id)
         parsed = parse.parse_events(lines) if feed == "events" else parse.parse_changes(lines, feed)
-        parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+        is_valid = sf.col(parse.REASON).isNull()
+        # The landed line is most of a row's bytes and only quarantine keeps it: cache it for
+        # rejected lines only (and the drift flag it gives valid ones), a fraction of the memory.
+        parsed = parsed.withColumns(
+            {
+                STRINGS_FLAG: is_valid & sf.col(parse.RAW).rlike(STRING_NUMBER),
+                parse.RAW: sf.when(~is_valid, sf.col(parse.RAW)),
+            }
+        ).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             # Counting first materialises the cache, and tells which writes can be skipped: a
             # replay of the same batch reads the same files, so it skips the same writes.
-            is_valid = sf.col(parse.REASON).isNull()
             tally = parsed.agg(
                 sf.count_if(is_valid).alias("valid"),
                 sf.count_if(~is_valid).alias("rejected"),
-                sf.count_if(is_valid & sf.col(parse.RAW).rlike(STRING_NUMBER)).alias("strings"),
+                sf.count_if(STRINGS_FLAG).alias("strings"),
             ).first()
             valid, rejected = (int(tally["valid"]), int(tally["rejected"])) if tally else (0, 0)
             if valid:
