@@ -9,7 +9,9 @@
 {#- Incremental runs rebuild whole event dates: every date that received newly ingested (possibly
     late) events, widened by var('session_lookback_days') on both sides because a session can run
     across midnight. Sessions are computed over a further lookback margin so that the rebuilt
-    dates see their neighbours' events. On Parquet the rebuilt dates replace their partitions. -#}
+    dates see their neighbours' events, and, for a visitor whose session on a rebuilt date began
+    even earlier (a bot active around the clock keeps one session for weeks), from the day that
+    session began. On Parquet the rebuilt dates replace their partitions. -#}
 {%- set gap_micros = var('session_gap_minutes') * 60 * 1000000 -%}
 {%- set lookback_days = var('session_lookback_days') -%}
 
@@ -32,14 +34,37 @@ rebuilt_dates as (
     ) as day_offsets
 ),
 
+scope as (
+    select
+        date_sub(min(rebuilt_dates.event_date), {{ lookback_days }}) as first_date,
+        date_add(max(rebuilt_dates.event_date), {{ lookback_days }}) as last_date
+    from rebuilt_dates
+),
+
+long_sessions as (
+    select
+        this_table.visitor_id,
+        to_date(min(this_table.session_start_ts)) as first_date
+    from {{ this }} as this_table
+    where this_table.event_date in (select rebuilt_dates.event_date from rebuilt_dates)
+    group by this_table.visitor_id
+    having to_date(min(this_table.session_start_ts)) < (select scope.first_date from scope)
+),
+
 {% endif %}
 events_in_scope as (
     select events.*
     from events
     {%- if is_incremental() %}
-    where events.event_date between
-        (select date_sub(min(rebuilt_dates.event_date), {{ lookback_days }}) from rebuilt_dates)
-        and (select date_add(max(rebuilt_dates.event_date), {{ lookback_days }}) from rebuilt_dates)
+    left join long_sessions on events.visitor_id = long_sessions.visitor_id
+    where
+        events.event_date between
+        least(
+            (select scope.first_date from scope),
+            coalesce((select min(long_sessions.first_date) from long_sessions), date'9999-12-31')
+        )
+        and (select scope.last_date from scope)
+        and events.event_date >= coalesce(long_sessions.first_date, (select scope.first_date from scope))
     {%- endif %}
 ),
 

@@ -1,8 +1,8 @@
 -- Human sessions only: bot sessions stay in fct_events (is_bot) but are not business traffic.
-{#- Incremental runs rebuild whole session dates: from the first event date fct_events rebuilt in
-    this run, less var('session_lookback_days') (a session that began the day before may have
-    changed), to the last one. Their events are re-read up to the lookback after the last date, so
-    sessions running across midnight are complete; their partitions are replaced. -#}
+{#- Incremental runs rebuild whole session dates, from the day the earliest human session with an
+    event sessionized in this run began (or var('session_lookback_days') before the first such
+    event date, if earlier) to the last event date sessionized. The sessions that began on those
+    dates are re-read whole, to the end of the data, and their partitions replaced. -#}
 {%- set lookback_days = var('session_lookback_days') -%}
 {{ config(
     materialized='incremental',
@@ -15,9 +15,13 @@ with
 {%- if is_incremental() %}
 rebuilt_dates as (
     select
-        date_sub(min(changed.event_date), {{ lookback_days }}) as first_date,
+        least(
+            to_date(min(case when not changed.is_bot then changed.session_start_ts end)),
+            date_sub(min(changed.event_date), {{ lookback_days }})
+        ) as first_date,
         max(changed.event_date) as last_date
-    from ({{ changed_dates(ref('fct_events'), 'event_date', '_sessionized_at', '_sessionized_at') }}) as changed
+    from {{ ref('fct_events') }} as changed
+    where changed._sessionized_at > (select max(this_table._sessionized_at) from {{ this }} as this_table)
 ),
 {%- endif %}
 
@@ -25,8 +29,9 @@ events as (
     select * from {{ ref('fct_events') }}
     where not is_bot
     {%- if is_incremental() %}
-        and event_date between (select rebuilt_dates.first_date from rebuilt_dates)
-        and (select date_add(rebuilt_dates.last_date, {{ lookback_days }}) from rebuilt_dates)
+        and event_date >= (select rebuilt_dates.first_date from rebuilt_dates)
+        -- whole sessions only: one that began before the first rebuilt date keeps its partition
+        and to_date(session_start_ts) >= (select rebuilt_dates.first_date from rebuilt_dates)
     {%- endif %}
 ),
 
