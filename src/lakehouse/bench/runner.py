@@ -300,14 +300,20 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
         started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     with RssSampler(sample_interval) as sampler:
-        seconds, spark = timed_seconds(lambda: get_spark("lakehouse-bench"))
-        bench.stage("spark start", seconds)
-        bench.results["spark_version"] = spark.version
-        if options.end_to_end:
-            run_end_to_end(bench, spark, settings)
-            run_dbt_vs_handwritten(bench, spark)
-            run_incremental(bench, spark, settings)
-        run_micro(bench, spark)
+        try:
+            seconds, spark = timed_seconds(lambda: get_spark("lakehouse-bench"))
+            bench.stage("spark start", seconds)
+            bench.results["spark_version"] = spark.version
+            if options.end_to_end:
+                run_end_to_end(bench, spark, settings)
+                run_dbt_vs_handwritten(bench, spark)
+                run_incremental(bench, spark, settings)
+            run_micro(bench, spark)
+        except BaseException as exc:  # keep what was measured before the failure (an hour at 10M)
+            bench.results.update(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            bench.results["peak_rss_mb"] = sampler.peaks_mb()
+            report.write_results(bench.results, results_dir())
+            raise
     bench.results["peak_rss_mb"] = sampler.peaks_mb()
     bench.results["targets"] = report.target_verdicts(bench.results)
     out = results_dir()
