@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -193,3 +194,23 @@ def test_handwritten_comparison_counts_rows_in_either_table_only(spark: SparkSes
 
     assert handwritten.differing_rows(dbt_rows, same) == 0  # column order and last-digit noise ignored
     assert handwritten.differing_rows(dbt_rows, one_copy_short) == 1
+
+
+def test_failed_phase_keeps_what_was_measured(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_micro(bench: runner.BenchRun, session: SparkSession) -> None:
+        bench.stage("udf vectorized vs row", 1.25)
+        time.sleep(0.5)  # the memory sampler has sampled by now
+        raise LakehouseError("vectorized and row-at-a-time features differ on 3 of 1000 rows")
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setattr(runner, "run_micro", failing_micro)
+    with pytest.raises(LakehouseError, match="differ on 3"):
+        runner.run_bench(runner.BenchOptions(scale_events=1_000, end_to_end=False), sample_interval=0.05)
+
+    saved = json.loads((tmp_path / "target" / "bench" / "results.json").read_text())
+    assert saved["error"] == "vectorized and row-at-a-time features differ on 3 of 1000 rows"
+    assert saved["spark_version"] == spark.version
+    assert saved["stage_seconds"]["udf vectorized vs row"] == 1.25
+    assert saved["peak_rss_mb"]["driver_jvm"] > 0

@@ -252,6 +252,21 @@ def test_replaying_a_batch_overwrites_instead_of_duplicating(spark: SparkSession
     assert spark.table(f"{database}.events").count() == 10
 
 
+def test_large_batches_report_progress(
+    spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = f"bronze_progress_{uuid4().hex[:8]}"
+    tables.ensure_bronze(spark, "parquet", database)
+    lines = [VALID.replace(b"e1", f"e{i}".encode()) + b"}" for i in range(3)] + [VALID]
+    path = write_lines(tmp_path / "events" / "arrival_date=2026-03-02" / "batch.jsonl", lines)
+    batch = spark.read.text(str(path)).select("value", "_metadata")
+    counts = FeedCounts()
+    batch_writer("events", counts, Counter[str](), database, progress_min_lines=5)(batch, 0)
+    assert capsys.readouterr().err == ""  # 4 lines: below the threshold, quiet
+    batch_writer("events", counts, Counter[str](), database, progress_min_lines=4)(batch, 1)
+    assert capsys.readouterr().err == "  ingest events: batch 1: 3 rows to bronze, 1 quarantined (6 so far)\n"
+
+
 def test_delta_tables_are_declared_with_the_same_layout() -> None:
     ddls = tables.table_ddls("delta", "bronze")
     assert all(" USING delta\n" in ddl for ddl in ddls)

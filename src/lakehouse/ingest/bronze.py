@@ -11,6 +11,7 @@ of duplicating it, which is what makes the sink idempotent on the batch id for P
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,6 +39,8 @@ FILE_GLOB = "*.{jsonl,jsonl.gz}"
 MAX_BYTES_PER_BATCH = 512 * 1024 * 1024
 STRING_NUMBER = r'"(quantity|price)":"'
 STRINGS_FLAG = "_numbers_sent_as_strings"
+# A batch this large gets a progress line on stderr (a 10M-event backlog is minutes of work).
+PROGRESS_MIN_LINES = 100_000
 
 
 def quarantine_feed(landing_feed: str) -> str:
@@ -127,9 +130,14 @@ def _insert(df: DataFrame, table: str) -> None:
 
 
 def batch_writer(
-    landing_feed: str, counts: FeedCounts, drift: Counter[str], database: str = tables.DATABASE
+    landing_feed: str,
+    counts: FeedCounts,
+    drift: Counter[str],
+    database: str = tables.DATABASE,
+    progress_min_lines: int = PROGRESS_MIN_LINES,
 ) -> Callable[[DataFrame, int], None]:
-    """The foreachBatch function of one feed's stream (also callable directly with a DataFrame)."""
+    """The foreachBatch function of one feed's stream (also callable directly with a DataFrame);
+    batches of at least `progress_min_lines` lines report on stderr when written."""
     feed = quarantine_feed(landing_feed)
     columns = bronze_columns(landing_feed)
 
@@ -174,6 +182,12 @@ def batch_writer(
         if feed == "events" and tally is not None:
             drift["numbers_sent_as_strings_this_run"] += int(tally["strings"])
         counts.batches += 1
+        if valid + rejected >= progress_min_lines:
+            print(
+                f"  ingest {landing_feed}: batch {batch_id}: {valid:,} rows to bronze, "
+                f"{rejected:,} quarantined ({counts.added_bronze:,} so far)",
+                file=sys.stderr,
+            )
 
     return write
 
