@@ -59,10 +59,8 @@ events_in_scope as (
     left join long_sessions on events.visitor_id = long_sessions.visitor_id
     where
         events.event_date between
-        least(
-            (select scope.first_date from scope),
-            coalesce((select min(long_sessions.first_date) from long_sessions), date'9999-12-31')
-        )
+        -- least() skips the null of no long sessions
+        least((select scope.first_date from scope), (select min(long_sessions.first_date) from long_sessions))
         and (select scope.last_date from scope)
         and events.event_date >= coalesce(long_sessions.first_date, (select scope.first_date from scope))
     {%- endif %}
