@@ -38,6 +38,7 @@ EXPRESSIONS = {
     "merge_composite_key": "lakehouse_merge_sql(api.Relation.create(schema='s', identifier='t'),"
     " api.Relation.create(identifier='src'), ['a', 'b'], 'DBT_INTERNAL_SOURCE.gone')",
     "hash_pii": "hash_pii('ip_address')",
+    "newer_than_this": "newer_than_this('changes._ingested_at', 'last_ingested_at')",
     "salt": "skew_salt('event_id', 8)",
     "salt_range": "skew_salt_range(8)",
     "schema_custom": "generate_schema_name('marts', none)",
@@ -161,3 +162,10 @@ def test_salting_spreads_and_replicates(parquet: dict[str, str]) -> None:
 def test_custom_schemas_are_used_as_is(parquet: dict[str, str]) -> None:
     assert parquet["schema_custom"] == "marts"
     assert parquet["schema_default"] == "lakehouse"
+
+
+def test_watermark_compares_with_the_newest_value_in_this(parquet: dict[str, str]) -> None:
+    sql = parquet["newer_than_this"]
+    assert re.fullmatch(
+        r"changes\._ingested_at > \(select max\(this_table\.last_ingested_at\) from \S+ as this_table\)", sql
+    ), sql

@@ -20,7 +20,7 @@ with changes as (
 keys_with_new_changes as (
     select distinct changes.{{ key_column }}
     from changes
-    where changes._ingested_at > (select max(this_table.last_ingested_at) from {{ this }} as this_table)
+    where {{ newer_than_this('changes._ingested_at', 'last_ingested_at') }}
 ),
 
 {% endif %}

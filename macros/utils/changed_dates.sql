@@ -4,7 +4,5 @@
 {% macro changed_dates(relation, date_column, watermark_column, this_watermark_column) -%}
     select distinct changed_rows.{{ date_column }}
     from {{ relation }} as changed_rows
-    where changed_rows.{{ watermark_column }} > (
-        select max(this_table.{{ this_watermark_column }}) from {{ this }} as this_table
-    )
+    where {{ newer_than_this('changed_rows.' ~ watermark_column, this_watermark_column) }}
 {%- endmacro %}

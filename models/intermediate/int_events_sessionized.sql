@@ -23,7 +23,7 @@ with events as (
 dates_with_new_events as (
     select distinct events.event_date
     from events
-    where events._ingested_at > (select max(this_table._ingested_at) from {{ this }} as this_table)
+    where {{ newer_than_this('events._ingested_at', '_ingested_at') }}
 ),
 
 rebuilt_dates as (

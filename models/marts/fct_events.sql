@@ -14,7 +14,7 @@
 with sessionized_events as (
     select * from {{ ref('int_events_sessionized') }}
     {%- if is_incremental() %}
-    where _sessionized_at > (select max(this_table._sessionized_at) from {{ this }} as this_table)
+    where {{ newer_than_this('_sessionized_at', '_sessionized_at') }}
     {%- endif %}
 ),
 

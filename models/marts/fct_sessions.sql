@@ -21,7 +21,7 @@ rebuilt_dates as (
         ) as first_date,
         max(changed.event_date) as last_date
     from {{ ref('fct_events') }} as changed
-    where changed._sessionized_at > (select max(this_table._sessionized_at) from {{ this }} as this_table)
+    where {{ newer_than_this('changed._sessionized_at', '_sessionized_at') }}
 ),
 {%- endif %}
 

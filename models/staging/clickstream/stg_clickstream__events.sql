@@ -14,9 +14,9 @@ with source as (
     select * from {{ source('clickstream', 'events') }}
     where
         event_id is not null and event_ts is not null
-        {%- if is_incremental() %}
-        and _ingested_at > (select max(this_table._ingested_at) from {{ this }} as this_table)
-        {%- endif %}
+    {%- if is_incremental() %}
+        and {{ newer_than_this('_ingested_at', '_ingested_at') }}
+    {%- endif %}
 ),
 
 -- About 1% of ids land more than once. Only their copies are ranked: a window over every event
