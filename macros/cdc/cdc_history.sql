@@ -31,7 +31,8 @@ final as (
         sequenced.change_op as version_op,
         sequenced.changed_at as valid_from,
         sequenced.next_changed_at as valid_to,
-        sequenced.next_change_lsn is null as is_current
+        sequenced.next_change_lsn is null as is_current,
+        sequenced._ingested_at
     from sequenced
     where not sequenced.is_deleted
 )

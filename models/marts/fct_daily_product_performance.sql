@@ -13,7 +13,7 @@ with events as (
     where not is_bot and product_id is not null
     {%- if is_incremental() %}
         and event_date in (
-            {{ changed_dates(ref('fct_events'), 'event_date', '_sessionized_at', '_sessionized_at') }}
+            {{ changed_dates(ref('fct_events'), 'event_date', '_built_at', '_events_built_at') }}
         )
     {%- endif %}
 ),
@@ -29,7 +29,7 @@ daily as (
         coalesce(sum(case when events.event_type = 'purchase' then events.quantity end), 0)
             as purchased_units,
         sum(events.revenue_usd) as revenue_usd,
-        max(events._sessionized_at) as _sessionized_at
+        max(events._built_at) as _events_built_at
     from events
     group by events.event_date, events.product_id
 ),
@@ -46,7 +46,7 @@ final as (
         daily.revenue_usd,
         cast(daily.cart_adds as double) / nullif(daily.product_views, 0) as view_to_cart_rate,
         cast(daily.purchases as double) / nullif(daily.cart_adds, 0) as cart_to_purchase_rate,
-        daily._sessionized_at
+        daily._events_built_at
     from daily
 )
 

@@ -13,7 +13,7 @@ with events as (
     where not is_bot and user_id is not null
     {%- if is_incremental() %}
         and event_date in (
-            {{ changed_dates(ref('fct_events'), 'event_date', '_sessionized_at', '_sessionized_at') }}
+            {{ changed_dates(ref('fct_events'), 'event_date', '_built_at', '_events_built_at') }}
         )
     {%- endif %}
 ),
@@ -32,7 +32,7 @@ final as (
         sum(events.revenue_usd) as revenue_usd,
         min(events.event_ts) as first_event_at,
         max(events.event_ts) as last_event_at,
-        max(events._sessionized_at) as _sessionized_at
+        max(events._built_at) as _events_built_at
     from events
     group by events.event_date, events.user_id
 )

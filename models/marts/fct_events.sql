@@ -8,26 +8,13 @@
     meta={'delta_zorder_by': ['user_id', 'product_id']},
 ) }}
 
-{#- Incremental runs take exactly the event dates int_events_sessionized rebuilt in this run
-    (rows sessionized after this table's newest `_sessionized_at`); those are whole dates, as
-    the Parquet partition overwrite requires. -#}
-with sessionized_events as (
-    select * from {{ ref('int_events_sessionized') }}
-    {%- if is_incremental() %}
-    where {{ newer_than_this('_sessionized_at', '_sessionized_at') }}
-    {%- endif %}
-),
-
-visitor_days as (
-    select * from {{ ref('int_visitor_days_classified') }}
-),
-
-product_versions as (
+{#- Incremental runs take the event dates int_events_sessionized rebuilt in this run (rows
+    sessionized after this table's newest `_sessionized_at`), plus the dates of already-built
+    events that a product version ingested since this table's newest `_built_at` re-categorizes
+    (a late-arriving product dimension). Both are whole dates, as the Parquet partition overwrite
+    requires. -#}
+with product_versions as (
     select * from {{ ref('int_product_changes_historized') }}
-),
-
-currency_rates as (
-    select * from {{ ref('currency_rates') }}
 ),
 
 -- the product version in force when the event happened: each version covers the time from its
@@ -44,8 +31,41 @@ product_periods as (
         ) as next_valid_from,
         row_number() over (
             partition by product_versions.product_id order by product_versions.version_lsn
-        ) = 1 as is_first_version
+        ) = 1 as is_first_version,
+        product_versions._ingested_at
     from product_versions
+),
+{%- if is_incremental() %}
+
+-- a version that arrived after the last build changes the category of the product's events from
+-- its valid_from on; a first version (a product seen in events before its CDC record, or an older
+-- version delivered late) changes all of them
+recategorized_dates as (
+    select distinct built.event_date
+    from {{ this }} as built
+    inner join product_periods as changed
+        on built.product_id = changed.product_id
+    where
+        {{ newer_than_this('changed._ingested_at', '_built_at') }}
+        and (built.event_ts >= changed.valid_from or changed.is_first_version)
+),
+{%- endif %}
+
+sessionized_events as (
+    select * from {{ ref('int_events_sessionized') }}
+    {%- if is_incremental() %}
+    where
+        {{ newer_than_this('_sessionized_at', '_sessionized_at') }}
+        or event_date in (select recategorized_dates.event_date from recategorized_dates)
+    {%- endif %}
+),
+
+visitor_days as (
+    select * from {{ ref('int_visitor_days_classified') }}
+),
+
+currency_rates as (
+    select * from {{ ref('currency_rates') }}
 ),
 
 -- salted: a few bot visitors own a large share of all events, which would put one huge join key
@@ -94,7 +114,8 @@ joined as (
         -- a session is a bot session as a whole: classified by the day it started
         coalesce(salted_visitor_days.is_bot, false) as is_bot,
         salted_events._ingested_at,
-        salted_events._sessionized_at
+        salted_events._sessionized_at,
+        current_timestamp() as _built_at
     from salted_events
     left join salted_visitor_days
         on
@@ -144,6 +165,7 @@ final as (
         joined.is_bot,
         joined._ingested_at,
         joined._sessionized_at,
+        joined._built_at,
         case
             when joined.event_type = 'purchase'
                 then coalesce(joined.quantity, 1) * coalesce(joined.price_usd, 0)
