@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as sf
 
 from lakehouse.recommend.evaluation import (
     MODEL_POPULARITY,
@@ -20,6 +21,7 @@ from lakehouse.recommend.evaluation import (
 from lakehouse.recommend.recommender import (
     SOURCE_POPULAR,
     SOURCE_SIMILAR,
+    _top_candidates,
     popularity_recommendations,
     rank_recommendations,
     recommend,
@@ -67,6 +69,30 @@ class TestRankRecommendations:
 
     def test_no_rows_gives_no_recommendations(self) -> None:
         assert rank_recommendations(candidate_rows([]), popular=["p"], n=3).empty
+
+    def test_popular_fill_matches_a_per_user_reference(self) -> None:
+        # heavy buyers of popular products need the fill to reach deep into the popular list
+        rng = np.random.default_rng(7)
+        products = [f"p{i:02d}" for i in range(40)]
+        rows = [(f"u{user}", None, None, None) for user in range(60)]
+        for user in range(60):
+            for product in rng.choice(products, size=rng.integers(0, 25), replace=False):
+                rows.append((f"u{user}", str(product), float(rng.integers(-1, 4)), bool(rng.random() < 0.5)))
+        frame = candidate_rows(rows)
+        popular = products[::-1]
+        result = rank_recommendations(frame, popular=popular, n=10)
+
+        for user, user_rows in frame.groupby("user_id"):
+            bought = set(user_rows.loc[user_rows["is_bought"].eq(True), "product_id"])
+            scored = user_rows.loc[user_rows["product_id"].notna() & (user_rows["score"].fillna(0) > 0)]
+            best = scored.groupby("product_id")["score"].max().reset_index()
+            best = best.loc[~best["product_id"].isin(bought)]
+            best = best.sort_values(["score", "product_id"], ascending=[False, True])
+            chosen = list(best["product_id"])[:10]
+            fill = [p for p in popular if p not in bought and p not in chosen][: 10 - len(chosen)]
+            got = result.loc[result["user_id"] == user].sort_values("rank")
+            assert list(got["product_id"]) == chosen + fill, user
+            assert list(got["rank"]) == list(range(1, len(chosen) + len(fill) + 1)), user
 
 
 class TestRankingMetrics:
@@ -153,6 +179,21 @@ class TestOnSpark:
         assert list(u9["product_id"]) == ["a", "b", "c"]
         baseline = popularity_recommendations(events, users, n=3).toPandas()
         assert "a" not in set(baseline.loc[baseline["user_id"] == "u4", "product_id"])
+
+    def test_top_candidates_are_cut_after_bought_products_are_removed(self, spark: SparkSession) -> None:
+        candidates = spark.createDataFrame(
+            [("u1", "x", 5.0), ("u1", "z", 3.0), ("u1", "y", 3.0), ("u1", "w", -1.0), ("u2", "x", 1.0)],
+            "user_id string, product_id string, score double",
+        )
+        interest = spark.createDataFrame(
+            [("u1", "x", 9.0, True), ("u1", "y", 1.0, False)],
+            "user_id string, product_id string, interest double, is_bought boolean",
+        )
+        top = _top_candidates(candidates, interest, n=2).orderBy("user_id", sf.desc("score"), "product_id")
+        # x was bought and w has no positive evidence; y before z on the tie
+        assert [tuple(row) for row in top.collect()] == [("u1", "y", 3.0), ("u1", "z", 3.0), ("u2", "x", 1.0)]
+        best = _top_candidates(candidates, interest, n=1).orderBy("user_id").collect()
+        assert [row["product_id"] for row in best] == ["y", "x"]
 
     def test_recommender_beats_popularity_on_a_world_with_tastes(self, spark: SparkSession) -> None:
         events = spark_events(spark, events_frame(taste_world()))

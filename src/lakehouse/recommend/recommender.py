@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import SECONDS_PER_DAY, human_events, latest_event_ts
@@ -73,7 +73,13 @@ def rank_recommendations(rows: pd.DataFrame, popular: Sequence[str], n: int) -> 
 
     ranked_popular = pd.DataFrame({"product_id": list(dict.fromkeys(popular))})
     ranked_popular["popularity_rank"] = range(len(ranked_popular))
-    fill = _without(_without(users.merge(ranked_popular, how="cross"), bought), chosen)
+    # Only users with room get a fill, from only as deep into the popular list as the most excluded
+    # user can need: n plus its bought or chosen products among them (users x 200 rows otherwise).
+    excluded = pd.concat([bought, chosen[["user_id", "product_id"]]])
+    excluded = excluded.loc[excluded["product_id"].isin(ranked_popular["product_id"])]
+    depth = n + int(excluded.groupby("user_id").size().max()) if len(excluded) else n
+    with_room = users.loc[~users["user_id"].isin(chosen.loc[chosen["rank"] == n, "user_id"])]
+    fill = _without(_without(with_room.merge(ranked_popular.head(depth), how="cross"), bought), chosen)
     fill = fill.sort_values(["user_id", "popularity_rank"])
     already = chosen.groupby("user_id").size().reindex(fill["user_id"]).fillna(0).to_numpy()
     fill["rank"] = fill.groupby("user_id").cumcount().to_numpy() + 1 + already.astype("int64")
@@ -179,11 +185,30 @@ def recommend(
             "user_id", "product_id", (sf.col("interest") * sf.lit(self_weight)).alias("score")
         )
     )
+    # one shuffle by user serves both the sum per (user, product) and the top-n per user
     candidates = (
-        _sellable_only(scored, sellable).groupBy("user_id", "product_id").agg(sf.sum("score").alias("score"))
+        _sellable_only(scored, sellable)
+        .repartition("user_id")
+        .groupBy("user_id", "product_id")
+        .agg(sf.sum("score").alias("score"))
     )
-    rows = _candidate_rows(candidates, interest, listed)
+    rows = _candidate_rows(_top_candidates(candidates, interest, n), interest, listed)
     return _rank_in_buckets(rows, popular_products(events, popular_limit, sellable), n, buckets)
+
+
+def _top_candidates(candidates: DataFrame, interest: DataFrame, n: int) -> DataFrame:
+    """Each user's `n` best positive candidates not bought, ranked as rank_recommendations ranks
+    them: the same result, with n rows a user instead of all (tens of millions at 10M events)
+    crossing from the JVM to pandas. Spark runs the row_number filter as a top-n per task."""
+    bought = interest.where(sf.col("is_bought")).select("user_id", "product_id")
+    best_first = Window.partitionBy("user_id").orderBy(sf.desc("score"), sf.asc("product_id"))
+    return (
+        candidates.where(sf.col("score") > 0)
+        .join(bought, ["user_id", "product_id"], "left_anti")
+        .withColumn("candidate_rank", sf.row_number().over(best_first))
+        .where(sf.col("candidate_rank") <= n)
+        .drop("candidate_rank")
+    )
 
 
 def _sellable_only(frame: DataFrame, sellable: DataFrame | None) -> DataFrame:
