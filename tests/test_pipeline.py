@@ -46,3 +46,23 @@ def test_docs_catalog_lists_python_model_columns(run_summary: dict[str, object],
     rows = spark.sql(f"describe formatted {dates['metadata']['schema']}.dim_dates").collect()
     provider = {r.col_name: r.data_type for r in rows}.get("Provider")
     assert provider == fmt
+
+
+def test_incremental_watermark_compiles_to_a_literal_parquet_can_skip_by(
+    run_summary: dict[str, object], spark: SparkSession, pipeline_target: str
+) -> None:
+    """On a built warehouse an incremental model compiles its watermark to the newest value in its
+    table, a literal Spark pushes into the Parquet scan, instead of a subquery read at run time."""
+    from lakehouse import dbt_runner
+
+    assert dbt_runner.invoke(["compile", "--select", "int_events_sessionized"], "ci").success
+    compiled = next(Path(pipeline_target).glob("compiled/**/int_events_sessionized.sql")).read_text()
+    newest = spark.sql(
+        "select max(unix_micros(_ingested_at)) from intermediate.int_events_sessionized"
+    ).first()[0]
+    assert f"events._ingested_at > timestamp_micros({newest})" in compiled
+    assert "select max(this_table" not in compiled
+    plan = spark.sql(compiled)._jdf.queryExecution().executedPlan().toString()
+    staged_scans = [line for line in plan.splitlines() if "stg_clickstream__events[" in line]
+    pushed = "PushedFilters: [IsNotNull(_ingested_at), GreaterThan(_ingested_at,"
+    assert any(pushed in scan for scan in staged_scans)

@@ -160,8 +160,20 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
         hint = f" ({fmt.reason})" if fmt.is_delta else ""
         raise LakehouseError(f"Spark failed to start{hint}: {str(exc).splitlines()[0][:300]}") from exc
     spark.sparkContext.setLogLevel("ERROR")
+    quiet_query_context_loggers()
     log.info("Spark %s started: master=%s format=%s", spark.version, settings.master, fmt.name)
     return spark
+
+
+def quiet_query_context_loggers() -> None:
+    """PySpark logs every failed query a second time, as JSON with the whole Java stack, before the
+    exception reaches its caller (dbt, the CLI), which reports it in one line. Keep that copy for
+    `--verbose` (debug) runs only."""
+    from pyspark.logger import PySparkLogger
+
+    level = logging.DEBUG if logging.getLogger("lakehouse").isEnabledFor(logging.DEBUG) else logging.CRITICAL
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        PySparkLogger.getLogger(name).setLevel(level)
 
 
 def executor_count(spark: SparkSession) -> int:
