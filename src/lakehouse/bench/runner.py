@@ -249,7 +249,7 @@ def incremental_relations() -> dict[str, str]:
 def micro_events(spark: SparkSession, rows: int, from_pipeline: bool) -> tuple[DataFrame, str]:
     """Up to `rows` ingested events when the pipeline ran, else synthetic events of the same shape;
     either way only the clickstream columns feature code reads (`micro.EVENT_COLUMNS`)."""
-    if not (from_pipeline and spark.catalog.tableExists("events", "bronze")):
+    if not (from_pipeline and spark.catalog.tableExists("bronze.events")):
         return micro.synthetic_events(spark, rows).select(*micro.EVENT_COLUMNS), "synthetic"
     events = spark.table("bronze.events").select(*micro.EVENT_COLUMNS)
     if events.count() <= rows:
