@@ -56,6 +56,7 @@ def test_udf_comparison_asserts_equal_outputs_and_reports_speedup(spark: SparkSe
     assert figures["udf_rows"] == 3_000
     assert figures["udf_vectorized_speedup"] > 0
     assert figures["udf_row_at_a_time_seconds"] > 0
+    assert figures["udf_pandas_passthrough_seconds"] > 0
 
 
 def test_feature_check_catches_a_wrong_vectorized_implementation(spark: SparkSession) -> None:

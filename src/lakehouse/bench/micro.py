@@ -92,6 +92,11 @@ def event_features_vectorized(
     )
 
 
+def passthrough(price: pd.Series, quantity: pd.Series, epoch_seconds: pd.Series) -> pd.Series:
+    """No feature work: the pandas UDF round trip (Arrow out, pandas in and out, Arrow back) alone."""
+    return price
+
+
 def feature_inputs(events: DataFrame) -> list[Column]:
     """The UDF arguments: epoch seconds rather than timestamps, because row UDFs get timestamps in the
     worker's local time zone while pandas UDFs get them in the session time zone."""
@@ -283,6 +288,8 @@ def compare_udfs(events: DataFrame, repeats: int = 1) -> dict[str, float | int]:
     row_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(row_udf(False)(*args))))
     arrow_row_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(row_udf(True)(*args))))
     vectorized_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(vectorized_udf()(*args))))
+    passthrough_udf = sf.pandas_udf(passthrough, DoubleType())  # type: ignore[call-overload]
+    passthrough_seconds = best_of(repeats, lambda: run_to_noop(inputs.select(passthrough_udf(*args))))
     mismatches = feature_mismatches(inputs)
     inputs.unpersist()
     if mismatches:
@@ -294,6 +301,8 @@ def compare_udfs(events: DataFrame, repeats: int = 1) -> dict[str, float | int]:
         "udf_row_at_a_time_seconds": round(row_seconds, 3),
         "udf_arrow_row_seconds": round(arrow_row_seconds, 3),
         "udf_vectorized_seconds": round(vectorized_seconds, 3),
+        # the same three columns through a pandas UDF that computes nothing: the transport floor
+        "udf_pandas_passthrough_seconds": round(passthrough_seconds, 3),
         "udf_vectorized_speedup": round(Comparison(row_seconds, vectorized_seconds, rows).ratio, 2),
     }
 
