@@ -103,3 +103,15 @@ def test_session_has_the_documented_settings(spark: SparkSession) -> None:
     assert Path(conf.get("spark.sql.warehouse.dir").removeprefix("file:")) == settings.warehouse_dir
     assert spark.sparkContext.getConf().get("spark.ui.enabled") == "false"
     assert spark_factory.get_spark() is spark  # one session per process
+
+
+def test_a_failed_query_is_not_logged_again_with_the_java_stack(
+    spark: SparkSession, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from pyspark.errors import AnalysisException
+
+    with pytest.raises(AnalysisException, match="no_such_column"):
+        spark.sql("select no_such_column from range(1)")
+    err = capfd.readouterr().err
+    assert "SQLQueryContextLogger" not in err
+    assert "at org.apache.spark" not in err
