@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import age_in_days, to_utc_naive
-from lakehouse.features.items import item_features, summarize_items
+from lakehouse.features.items import daily_view_slopes, item_features, summarize_items
 from lakehouse.features.standardize import (
     ColumnStats,
     standardize_array,
@@ -228,6 +228,22 @@ class TestItemFeatures:
         assert p1["daily_view_slope"] == pytest.approx(np.polyfit(days, views, 1)[0])
         assert math.isnan(p2["view_to_cart_rate"])  # no views: conversion undefined, not zero
         assert (p2["purchases"], p2["daily_view_slope"], p2["popularity_trend"]) == (0, 0.0, 1.0)
+
+    def test_closed_form_slopes_equal_a_least_squares_fit_per_product(self) -> None:
+        rng = np.random.default_rng(7)
+        daily = pd.DataFrame(
+            {
+                "product_id": rng.choice([f"p{i}" for i in range(40)], size=400),
+                "day": rng.integers(-60, 1, size=400),  # repeated days add up, as in the fit below
+                "views": rng.integers(0, 50, size=400),
+            }
+        )
+        slopes = daily_view_slopes(daily)
+        for product, activity in daily.groupby("product_id"):
+            days = np.arange(activity["day"].min(), activity["day"].max() + 1)
+            views = activity.groupby("day")["views"].sum().reindex(days, fill_value=0)
+            expected = np.polyfit(days, views, 1)[0] if len(days) > 1 else 0.0
+            assert slopes[product] == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
     @pytest.mark.spark
     def test_spark_edge_by_hand(self, spark: SparkSession) -> None:

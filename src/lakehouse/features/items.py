@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
@@ -56,17 +55,30 @@ def summarize_items(daily: pd.DataFrame, as_of_date: pd.Timestamp, window_days: 
     totals["cart_to_purchase_rate"] = _rate(totals["purchases"], totals["carts"])
     totals["view_to_purchase_rate"] = _rate(totals["purchases"], totals["views"])
     totals["popularity_trend"] = (totals["views_recent_window"] + 1.0) / (totals["views_prior_window"] + 1.0)
-    totals["daily_view_slope"] = daily.groupby("product_id")[["day", "views"]].apply(_daily_slope)
+    totals["daily_view_slope"] = daily_view_slopes(daily)
     return totals.reset_index()[columns]
 
 
-def _daily_slope(activity: pd.DataFrame) -> float:
-    first, last = int(activity["day"].min()), int(activity["day"].max())
-    if first == last:
-        return 0.0
-    days = np.arange(first, last + 1)
-    views = activity.groupby("day")["views"].sum().reindex(days, fill_value=0).to_numpy(dtype="float64")
-    return float(np.polyfit(days.astype("float64"), views, 1)[0])
+def daily_view_slopes(daily: pd.DataFrame) -> pd.Series:
+    """Per product: the least-squares slope of views against day over first..last active day, the
+    days between without a row counted as zero views; 0 for a product seen on a single day.
+
+    Closed form instead of a fit per product (a Python call per product cost ~1 ms, 10 s at 10k
+    products): with x = day - first over n = last - first + 1 days, sum(x) and sum(x^2) over all
+    n days are known, and the zero days add nothing to sum(y) and sum(x*y).
+    """
+    by_product = daily.groupby("product_id")
+    first = by_product["day"].transform("min")
+    offset = (daily["day"] - first).astype("float64")
+    views = daily["views"].astype("float64")
+    sums = pd.DataFrame({"xy": offset * views, "y": views, "x": offset}).groupby(daily["product_id"])
+    n = sums["x"].max() + 1.0
+    sum_xy, sum_y = sums["xy"].sum(), sums["y"].sum()
+    sum_x = n * (n - 1.0) / 2.0
+    sum_xx = (n - 1.0) * n * (2.0 * n - 1.0) / 6.0
+    denominator = n * sum_xx - sum_x * sum_x
+    slope = (n * sum_xy - sum_x * sum_y) / denominator.where(denominator > 0)
+    return slope.fillna(0.0)
 
 
 def _is_type(event_type: str) -> Column:
