@@ -61,8 +61,12 @@ def events_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
     return frame
 
 
-def spark_events(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
-    return spark.createDataFrame(frame.astype(object).where(frame.notna(), None), EVENT_DDL)
+def spark_events(
+    spark: SparkSession, frame: pd.DataFrame, built_at: str = "2026-03-10 13:00:00"
+) -> DataFrame:
+    """fct_events-like rows, every one built (`_built_at`) at `built_at`."""
+    events = spark.createDataFrame(frame.astype(object).where(frame.notna(), None), EVENT_DDL)
+    return events.withColumn("_built_at", sf.to_timestamp(sf.lit(built_at)))
 
 
 USER_ROWS = [
@@ -197,6 +201,38 @@ class TestUserFeatures:
         assert result.loc["u1", "last_event_at"] == pd.Timestamp("2026-03-09 10:10:00")
         # two users: z-scores are -1 and +1 for any column that differs
         assert sorted(result["sessions_z"]) == [-1.0, 1.0]
+
+    @pytest.mark.spark
+    def test_incremental_run_equals_a_full_recomputation(self, spark: SparkSession) -> None:
+        rebuilt = "2026-03-11 13:00:00"
+        u4 = [event("u4", "s9", "2026-03-08 08:00:00", "product_view", "p1", "c1", 10.0)]
+        day1 = spark_events(spark, events_frame([*USER_ROWS, *u4]))
+        previous = user_features(day1, 7.0, buckets=2)
+        # u1 untouched; u2 comes back and buys; u3 is new; a rebuild flags u4 as a bot
+        new_rows = [
+            event("u2", "s10", "2026-03-11 09:00:00", "purchase", "p3", "c3", 30.0, revenue=30.0),
+            event("u3", "s11", "2026-03-11 10:00:00", "product_view", "p2", "c2", 40.0, device="desktop"),
+            *[(*row[:-1], True) for row in u4],
+        ]
+        day2 = spark_events(spark, events_frame(new_rows), built_at=rebuilt)
+        events = day1.where("user_id <> 'u4'").unionByName(day2)
+        incremental = user_features(events, 7.0, previous=previous.localCheckpoint(), buckets=2)
+        full = user_features(events, 7.0, buckets=2)
+        got, expected = (frame.toPandas().set_index("user_id").sort_index() for frame in (incremental, full))
+        assert list(got.index) == ["u1", "u2", "u3"]  # u4 is a bot now
+        data_columns = [column for column in expected.columns if not column.startswith("_")]
+        pd.testing.assert_frame_equal(got[data_columns], expected[data_columns], check_exact=False, rtol=1e-9)
+        assert got["_events_built_at"].unique().tolist() == [pd.Timestamp(rebuilt)]
+
+        # u1 is carried over, not summarized again: only its recency moves to the new newest event
+        tampered = previous.withColumn(
+            "events", sf.when(sf.col("user_id") == "u1", sf.lit(999)).otherwise(sf.col("events"))
+        )
+        carried = user_features(events, 7.0, previous=tampered.localCheckpoint(), buckets=2)
+        u1 = carried.where("user_id = 'u1'").first()
+        assert u1 is not None
+        assert u1["events"] == 999
+        assert u1["days_since_last_event"] == pytest.approx(expected.loc["u1", "days_since_last_event"])
 
 
 class TestItemFeatures:

@@ -1,8 +1,13 @@
-"""user_features: one row per non-bot user with events (thin wrapper over lakehouse.features.users)."""
+"""user_features: one row per non-bot user with events (thin wrapper over lakehouse.features.users).
+
+Incremental: a run recomputes only the users whose fct_events rows were built since the last run.
+"""
 
 from lakehouse.features.users import user_features
 
 
 def model(dbt, session):
     events = dbt.ref("fct_events")
-    return user_features(events, half_life_days=float(dbt.config.get("affinity_half_life_days")))
+    previous = session.table(str(dbt.this)) if dbt.is_incremental else None
+    half_life_days = float(dbt.config.get("affinity_half_life_days"))
+    return user_features(events, half_life_days=half_life_days, previous=previous)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 SECONDS_PER_DAY = 86_400.0
@@ -23,13 +23,23 @@ def age_in_days(timestamps: pd.Series, as_of: pd.Timestamp) -> pd.Series:
     return (seconds / SECONDS_PER_DAY).clip(lower=0.0)
 
 
+def age_in_days_column(timestamp: str, as_of: pd.Timestamp) -> Column:
+    """Spark twin of age_in_days for a timestamp column."""
+    as_of_micros = sf.lit(int(pd.Timestamp(as_of).value // 1_000))
+    days = (as_of_micros - sf.unix_micros(sf.col(timestamp))) / sf.lit(SECONDS_PER_DAY * 1e6)
+    return sf.greatest(days, sf.lit(0.0))
+
+
+def newest_micros(frame: DataFrame, column: str) -> int | None:
+    """The newest value of a timestamp column in epoch microseconds (None for no values)."""
+    # as epoch microseconds: collecting a timestamp would convert it to the driver's local zone
+    newest = frame.agg(sf.max(sf.unix_micros(sf.col(column)))).first()
+    return None if newest is None or newest[0] is None else int(newest[0])
+
+
 def latest_event_ts(events: DataFrame) -> pd.Timestamp:
     """The reference time for recency: the newest event (deterministic, unlike the wall clock)."""
-    # as epoch microseconds: collecting a timestamp would convert it to the driver's local zone
-    latest = events.agg(sf.unix_micros(sf.max("event_ts"))).first()
-    if latest is None or latest[0] is None:
-        return pd.Timestamp(0, unit="us")
-    return pd.Timestamp(int(latest[0]), unit="us")
+    return pd.Timestamp(newest_micros(events, "event_ts") or 0, unit="us")
 
 
 def human_events(events: DataFrame) -> DataFrame:

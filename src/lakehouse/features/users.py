@@ -1,5 +1,10 @@
 """User features: RFM, recency-decayed category affinity, session statistics, device/channel mix and
-price sensitivity, computed per user with a grouped map (`applyInPandas`)."""
+price sensitivity, computed per user with a grouped map (`applyInPandas`).
+
+Incremental runs recompute only the users whose events fct_events rebuilt since the last run. For
+everyone else only the recency columns move with the newest event: the affinity decay rescales all
+of a user's categories alike, so their shares do not change.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,14 @@ import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as sf
 
-from lakehouse.features.events import age_in_days, human_events, latest_event_ts, to_utc_naive
+from lakehouse.features.events import (
+    age_in_days,
+    age_in_days_column,
+    human_events,
+    latest_event_ts,
+    newest_micros,
+    to_utc_naive,
+)
 from lakehouse.features.standardize import standardize_columns
 
 DEVICE_TYPES = ("desktop", "mobile", "tablet")
@@ -29,14 +41,16 @@ EVENT_COLUMNS = (
 )
 USER_FEATURES_SCHEMA = (
     "user_id string, first_event_at timestamp, last_event_at timestamp, days_since_last_event double, "
-    "days_since_last_purchase double, purchase_sessions long, monetary_usd double, events long, "
-    "sessions long, events_per_session double, avg_session_seconds double, "
+    "last_purchase_at timestamp, days_since_last_purchase double, purchase_sessions long, "
+    "monetary_usd double, events long, sessions long, events_per_session double, avg_session_seconds double, "
     "share_desktop double, share_mobile double, share_tablet double, primary_channel string, "
     "channels_used long, avg_viewed_price_usd double, avg_purchased_price_usd double, "
     "purchase_to_view_price_ratio double, top_category_id string, top_category_affinity double, "
     "categories_engaged long"
 )
 STANDARDIZED_COLUMNS = ("days_since_last_event", "purchase_sessions", "monetary_usd", "sessions")
+# the newest fct_events._built_at the features have seen: the watermark of the next incremental run
+WATERMARK_COLUMN = "_events_built_at"
 
 
 def decayed_category_affinity(
@@ -85,7 +99,8 @@ def summarize_users(events: pd.DataFrame, as_of: pd.Timestamp, half_life_days: f
     out["days_since_last_event"] = age_in_days(out["last_event_at"], as_of)
 
     purchases = events.loc[events["event_type"].eq("purchase")].groupby("user_id")
-    out["days_since_last_purchase"] = age_in_days(_per_user(purchases["event_ts"].max(), users), as_of)
+    out["last_purchase_at"] = _per_user(purchases["event_ts"].max(), users)
+    out["days_since_last_purchase"] = age_in_days(out["last_purchase_at"], as_of)
     out["purchase_sessions"] = _per_user(purchases["session_id"].nunique(), users, 0).astype("int64")
     out["monetary_usd"] = _per_user(purchases["revenue_usd"].sum(), users, 0.0).astype("float64")
     out["events"] = by_user.size().astype("int64")
@@ -135,18 +150,65 @@ def summarize_users(events: pd.DataFrame, as_of: pd.Timestamp, half_life_days: f
     return out.reset_index()[columns]
 
 
-def user_features(events: DataFrame, half_life_days: float, buckets: int = 16) -> DataFrame:
-    """Spark edge: one row per non-bot user with events, plus `<feature>_z` standardized columns.
-
-    Users are hashed into `buckets` groups and each group is summarized in one vectorized pandas
-    call: a grouped map per single user would pay the per-group overhead once per user.
-    """
-    humans = human_events(events).select(*EVENT_COLUMNS)
-    as_of = latest_event_ts(events)
+def _summarized(events: DataFrame, as_of: pd.Timestamp, half_life_days: float, buckets: int) -> DataFrame:
+    """Users hashed into `buckets` groups, each group summarized in one vectorized pandas call: a
+    grouped map per single user would pay the per-group overhead once per user."""
 
     def summarize(frame: pd.DataFrame) -> pd.DataFrame:
         return summarize_users(frame, as_of, half_life_days)
 
     bucket = sf.pmod(sf.hash("user_id"), sf.lit(buckets))
-    features = humans.groupBy(bucket).applyInPandas(summarize, USER_FEATURES_SCHEMA)
-    return standardize_columns(features, STANDARDIZED_COLUMNS)
+    humans = human_events(events).select(*EVENT_COLUMNS)
+    return humans.groupBy(bucket).applyInPandas(summarize, USER_FEATURES_SCHEMA)
+
+
+def _carried_over(
+    events: DataFrame, previous: DataFrame, watermark: int, as_of: pd.Timestamp
+) -> tuple[DataFrame, DataFrame]:
+    """(users to recompute, the other users' previous rows with their recency measured to `as_of`).
+
+    A user is recomputed when any of their events was built after `watermark` (a rebuild that
+    flags them as a bot included); the others' events are unchanged, so their previous rows hold,
+    and a user whose events are gone altogether drops out.
+    """
+    per_user = (
+        events.where(sf.col("user_id").isNotNull())
+        .groupBy("user_id")
+        .agg((sf.max(sf.unix_micros("_built_at")) > sf.lit(watermark)).alias("is_changed"))
+    )
+    changed = per_user.where("is_changed").select("user_id")
+    unchanged = per_user.where(~sf.col("is_changed")).select("user_id")
+    columns = [field.split()[0] for field in USER_FEATURES_SCHEMA.split(", ")]
+    carried = (
+        previous.join(unchanged, "user_id", "left_semi")
+        .select(*columns)
+        .withColumn("days_since_last_event", age_in_days_column("last_event_at", as_of))
+        .withColumn("days_since_last_purchase", age_in_days_column("last_purchase_at", as_of))
+    )
+    return changed, carried
+
+
+def user_features(
+    events: DataFrame, half_life_days: float, previous: DataFrame | None = None, buckets: int = 16
+) -> DataFrame:
+    """Spark edge: one row per non-bot user with events, plus `<feature>_z` standardized columns.
+
+    With `previous` (the model's own table, in an incremental run) only users whose events were
+    built after its watermark are summarized again; the result equals a full recomputation. A
+    `previous` without the watermark column (built by an older version) is ignored.
+    """
+    as_of = latest_event_ts(events)
+    newest_build = newest_micros(events, "_built_at")
+    watermark = None
+    if previous is not None and WATERMARK_COLUMN in previous.columns:
+        watermark = newest_micros(previous, WATERMARK_COLUMN)
+    if previous is None or watermark is None:
+        features = _summarized(events, as_of, half_life_days, buckets)
+    else:
+        changed, carried = _carried_over(events, previous, watermark, as_of)
+        recomputed = _summarized(events.join(changed, "user_id", "left_semi"), as_of, half_life_days, buckets)
+        features = recomputed.unionByName(carried)
+    built_at = sf.timestamp_micros(sf.lit(newest_build)) if newest_build is not None else sf.lit(None)
+    return standardize_columns(features, STANDARDIZED_COLUMNS).withColumn(
+        WATERMARK_COLUMN, built_at.cast("timestamp")
+    )

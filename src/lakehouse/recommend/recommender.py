@@ -12,7 +12,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as sf
 
-from lakehouse.features.events import SECONDS_PER_DAY, human_events, latest_event_ts
+from lakehouse.features.events import age_in_days_column, human_events, latest_event_ts
 
 # How strongly one event says "interested in this product"; a removal takes some of it back.
 INTEREST_WEIGHTS = {
@@ -109,10 +109,7 @@ def _weight(event_type: Column) -> Column:
 
 def user_interest(events: DataFrame, as_of: pd.Timestamp, half_life_days: float) -> DataFrame:
     """Per (user_id, product_id): recency-decayed interest, and whether the user bought it."""
-    as_of_micros = sf.lit(int(pd.Timestamp(as_of).value // 1_000))
-    age_days = sf.greatest(
-        (as_of_micros - sf.unix_micros("event_ts")) / sf.lit(SECONDS_PER_DAY * 1e6), sf.lit(0.0)
-    )
+    age_days = age_in_days_column("event_ts", as_of)
     decayed = _weight(sf.col("event_type")) * sf.pow(sf.lit(0.5), age_days / sf.lit(half_life_days))
     return (
         human_events(events)
