@@ -168,19 +168,16 @@ def _carried_over(
     """(users to recompute, the other users' previous rows with their recency measured to `as_of`).
 
     A user is recomputed when any of their events was built after `watermark` (a rebuild that
-    flags them as a bot included); the others' events are unchanged, so their previous rows hold,
-    and a user whose events are gone altogether drops out.
+    flags them as a bot included). The others' events are unchanged: fct_events replaces whole
+    event dates, so an incremental run cannot drop a user's event without rebuilding its date.
     """
-    per_user = (
-        events.where(sf.col("user_id").isNotNull())
-        .groupBy("user_id")
-        .agg((sf.max(sf.unix_micros("_built_at")) > sf.lit(watermark)).alias("is_changed"))
+    built_after = sf.col("_built_at") > sf.timestamp_micros(sf.lit(watermark))  # pushed to the scan
+    changed = sf.broadcast(
+        events.where(built_after & sf.col("user_id").isNotNull()).select("user_id").distinct()
     )
-    changed = per_user.where("is_changed").select("user_id")
-    unchanged = per_user.where(~sf.col("is_changed")).select("user_id")
     columns = [field.split()[0] for field in USER_FEATURES_SCHEMA.split(", ")]
     carried = (
-        previous.join(unchanged, "user_id", "left_semi")
+        previous.join(changed, "user_id", "left_anti")
         .select(*columns)
         .withColumn("days_since_last_event", age_in_days_column("last_event_at", as_of))
         .withColumn("days_since_last_purchase", age_in_days_column("last_purchase_at", as_of))
