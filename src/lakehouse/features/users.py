@@ -48,6 +48,7 @@ USER_FEATURES_SCHEMA = (
     "purchase_to_view_price_ratio double, top_category_id string, top_category_affinity double, "
     "categories_engaged long"
 )
+USER_FEATURE_COLUMNS = [field.split()[0] for field in USER_FEATURES_SCHEMA.split(", ")]
 STANDARDIZED_COLUMNS = ("days_since_last_event", "purchase_sessions", "monetary_usd", "sessions")
 # the newest fct_events._built_at the features have seen: the watermark of the next incremental run
 WATERMARK_COLUMN = "_events_built_at"
@@ -87,10 +88,9 @@ def summarize_users(events: pd.DataFrame, as_of: pd.Timestamp, half_life_days: f
     Recency is measured to `as_of`; sessions are the events' `session_id`s (events without one count
     as events but not sessions); a session's channel is its first known one.
     """
-    columns = [field.split()[0] for field in USER_FEATURES_SCHEMA.split(", ")]
     events = events.loc[events["user_id"].notna()].assign(event_ts=lambda f: to_utc_naive(f["event_ts"]))
     if events.empty:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=USER_FEATURE_COLUMNS)
     by_user = events.groupby("user_id", sort=True)
     users = by_user.size().index
     out = pd.DataFrame(index=users)
@@ -147,7 +147,7 @@ def summarize_users(events: pd.DataFrame, as_of: pd.Timestamp, half_life_days: f
     out["top_category_id"] = _per_user(top["category_id"], users)
     out["top_category_affinity"] = _per_user(top["affinity"], users)
     out["categories_engaged"] = _per_user(affinity.groupby("user_id").size(), users, 0).astype("int64")
-    return out.reset_index()[columns]
+    return out.reset_index()[USER_FEATURE_COLUMNS]
 
 
 def _summarized(events: DataFrame, as_of: pd.Timestamp, half_life_days: float, buckets: int) -> DataFrame:
@@ -175,10 +175,9 @@ def _carried_over(
     changed = sf.broadcast(
         events.where(built_after & sf.col("user_id").isNotNull()).select("user_id").distinct()
     )
-    columns = [field.split()[0] for field in USER_FEATURES_SCHEMA.split(", ")]
     carried = (
         previous.join(changed, "user_id", "left_anti")
-        .select(*columns)
+        .select(*USER_FEATURE_COLUMNS)
         .withColumn("days_since_last_event", age_in_days_column("last_event_at", as_of))
         .withColumn("days_since_last_purchase", age_in_days_column("last_purchase_at", as_of))
     )
