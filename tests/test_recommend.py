@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as sf
 
 from lakehouse.recommend.evaluation import (
     MODEL_POPULARITY,
@@ -21,10 +20,11 @@ from lakehouse.recommend.evaluation import (
 from lakehouse.recommend.recommender import (
     SOURCE_POPULAR,
     SOURCE_SIMILAR,
-    _top_candidates,
     popularity_recommendations,
     rank_recommendations,
     recommend,
+    recommend_users,
+    top_candidates,
 )
 from lakehouse.recommend.run_step import MIN_USERS_TO_GATE, quality_summary
 from lakehouse.recommend.similarity import item_similarity
@@ -93,6 +93,78 @@ class TestRankRecommendations:
             got = result.loc[result["user_id"] == user].sort_values("rank")
             assert list(got["product_id"]) == chosen + fill, user
             assert list(got["rank"]) == list(range(1, len(chosen) + len(fill) + 1)), user
+
+
+def interest_rows(rows: list[tuple[str, str, float, bool]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["user_id", "product_id", "interest", "is_bought"])
+
+
+def neighbour_rows(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["product_id", "neighbour_product_id", "similarity"])
+
+
+class TestTopCandidates:
+    def test_scores_by_hand_cut_after_bought_products_are_removed(self) -> None:
+        interest = interest_rows(
+            [
+                ("u1", "x", 2.0, True),
+                ("u1", "y", 1.0, False),
+                ("u1", "w", -1.0, False),
+                ("u2", "x", 1.0, False),
+            ]
+        )
+        neighbours = neighbour_rows(
+            [("x", "z", 0.5), ("x", "y", 0.5), ("y", "z", 1.0), ("y", "x", 1.0), ("w", "v", 1.0)]
+        )
+        top = top_candidates(interest, neighbours, n=2, self_weight=1.0)
+        # u1: z = 2*0.5 + 1*1.0, y = 2*0.5 + 1 (itself, not bought); x was bought; w has no positive
+        # interest, so v gets nothing. u2: z 0.5, y 0.5 (tie: by id), x itself 1.0
+        assert [tuple(row) for row in top.itertuples(index=False)] == [
+            ("u1", "y", 2.0),
+            ("u1", "z", 2.0),
+            ("u2", "x", 1.0),
+            ("u2", "y", 0.5),
+        ]
+        sellable = top_candidates(interest, neighbours, n=2, self_weight=1.0, sellable={"z"})
+        assert list(sellable["product_id"]) == ["z", "z"]
+
+    def test_cutting_at_n_changes_no_recommendation(self) -> None:
+        rng = np.random.default_rng(3)
+        products = [f"p{i}" for i in range(40)]
+        interest = interest_rows(
+            [
+                (f"u{user}", str(product), float(rng.normal(1.0, 1.0)), bool(rng.random() < 0.2))
+                for user in range(30)
+                for product in rng.choice(products, size=6, replace=False)
+            ]
+        )
+        neighbours = neighbour_rows(
+            [
+                (a, str(b), float(rng.choice([0.25, 0.5, 1.0])))
+                for a in products
+                for b in rng.choice(products, size=5, replace=False)
+                if a != b
+            ]
+        )
+        users = interest[["user_id"]].drop_duplicates().assign(product_id=None)
+        rows = pd.concat([interest, users], ignore_index=True)
+        popular = products[::-1]
+        result = recommend_users(rows, neighbours, popular, n=5, self_weight=0.5)
+        every = top_candidates(interest, neighbours, n=len(products), self_weight=0.5)
+        bought = interest.loc[interest["is_bought"], ["user_id", "product_id"]]
+        reference = rank_recommendations(
+            pd.concat(
+                [
+                    every.assign(is_bought=False),
+                    bought.assign(score=float("nan"), is_bought=True),
+                    users.assign(score=float("nan"), is_bought=False),
+                ]
+            ),
+            popular,
+            5,
+        )
+        pd.testing.assert_frame_equal(result, reference)
+        assert (result.groupby("user_id").size() == 5).all()
 
 
 class TestRankingMetrics:
@@ -179,21 +251,6 @@ class TestOnSpark:
         assert list(u9["product_id"]) == ["a", "b", "c"]
         baseline = popularity_recommendations(events, users, n=3).toPandas()
         assert "a" not in set(baseline.loc[baseline["user_id"] == "u4", "product_id"])
-
-    def test_top_candidates_are_cut_after_bought_products_are_removed(self, spark: SparkSession) -> None:
-        candidates = spark.createDataFrame(
-            [("u1", "x", 5.0), ("u1", "z", 3.0), ("u1", "y", 3.0), ("u1", "w", -1.0), ("u2", "x", 1.0)],
-            "user_id string, product_id string, score double",
-        )
-        interest = spark.createDataFrame(
-            [("u1", "x", 9.0, True), ("u1", "y", 1.0, False)],
-            "user_id string, product_id string, interest double, is_bought boolean",
-        )
-        top = _top_candidates(candidates, interest, n=2).orderBy("user_id", sf.desc("score"), "product_id")
-        # x was bought and w has no positive evidence; y before z on the tie
-        assert [tuple(row) for row in top.collect()] == [("u1", "y", 3.0), ("u1", "z", 3.0), ("u2", "x", 1.0)]
-        best = _top_candidates(candidates, interest, n=1).orderBy("user_id").collect()
-        assert [row["product_id"] for row in best] == ["y", "x"]
 
     def test_recommender_beats_popularity_on_a_world_with_tastes(self, spark: SparkSession) -> None:
         events = spark_events(spark, events_frame(taste_world()))

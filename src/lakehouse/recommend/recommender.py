@@ -4,12 +4,13 @@ already bought."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import age_in_days_column, human_events, latest_event_ts
@@ -137,14 +138,127 @@ def popular_products(events: DataFrame, limit: int, sellable: DataFrame | None =
     return [row["product_id"] for row in ranked.collect()]
 
 
-def _rank_in_buckets(candidate_rows: DataFrame, popular: list[str], n: int, buckets: int) -> DataFrame:
-    """Spark edge for rank_recommendations: users hashed into buckets, one pandas call per bucket."""
+def top_candidates(
+    interest: pd.DataFrame,
+    neighbours: pd.DataFrame,
+    *,
+    n: int,
+    self_weight: float,
+    sellable: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Each user's `n` best candidates as (user_id, product_id, score), best first.
 
-    def rank(rows: pd.DataFrame) -> pd.DataFrame:
-        return rank_recommendations(rows, popular, n)
+    `interest` has one row per (user_id, product_id) with interest and is_bought; `neighbours` has
+    product_id, neighbour_product_id and similarity. A candidate's score sums, over the products
+    the user has positive interest in, interest x similarity to the candidate; such a product
+    not bought is itself a candidate, scored interest x `self_weight` (people come back for what
+    they looked at). Only positive scores, products the user has not bought and, when given,
+    `sellable` products count; ties rank by product id, as in rank_recommendations, so cutting at
+    `n` here only spares it rows.
+    """
+    seeds = interest.loc[interest["interest"] > 0]
+    similar = seeds[["user_id", "product_id", "interest"]].merge(neighbours, on="product_id")
+    again = seeds.loc[~seeds["is_bought"].astype(bool)]
+    scored = pd.DataFrame(
+        {
+            "user_id": np.concatenate([similar["user_id"].to_numpy(), again["user_id"].to_numpy()]),
+            "product_id": np.concatenate(
+                [similar["neighbour_product_id"].to_numpy(), again["product_id"].to_numpy()]
+            ),
+            "score": np.concatenate(
+                [
+                    (similar["interest"] * similar["similarity"]).to_numpy(dtype="float64"),
+                    (again["interest"] * self_weight).to_numpy(dtype="float64"),
+                ]
+            ),
+        }
+    )
+    summed = scored.groupby(["user_id", "product_id"], as_index=False, sort=False)["score"].sum()
+    summed = summed.loc[summed["score"] > 0]
+    if sellable is not None:
+        summed = summed.loc[summed["product_id"].isin(sellable)]
+    summed = _without(summed, interest.loc[interest["is_bought"].astype(bool)])
+    best_first = summed.sort_values(["user_id", "score", "product_id"], ascending=[True, False, True])
+    return best_first.groupby("user_id", sort=False).head(n).reset_index(drop=True)
+
+
+def recommend_users(
+    rows: pd.DataFrame,
+    neighbours: pd.DataFrame,
+    popular: Sequence[str],
+    *,
+    n: int,
+    self_weight: float,
+    sellable: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Top-`n` recommendations for the users in `rows`: their interest rows (user_id, product_id,
+    interest, is_bought) and one row with a null product_id per user, so that a user without any
+    interest is known too (and gets popular products)."""
+    interest = rows.loc[rows["product_id"].notna()]
+    candidates = top_candidates(interest, neighbours, n=n, self_weight=self_weight, sellable=sellable)
+    bought = interest.loc[interest["is_bought"].astype(bool), ["user_id", "product_id"]]
+    users = rows.loc[rows["product_id"].isna(), ["user_id", "product_id"]]
+    no_score = float("nan")
+    ranked_input = pd.concat(
+        [
+            candidates.assign(is_bought=False),
+            bought.assign(score=no_score, is_bought=True),
+            users.assign(score=no_score, is_bought=False),
+        ],
+        ignore_index=True,
+    )
+    ranked_input["score"] = ranked_input["score"].astype("float64")
+    return rank_recommendations(ranked_input, popular, n)
+
+
+def _recommend_in_buckets(
+    events: DataFrame,
+    users: DataFrame,
+    interest: DataFrame,
+    neighbours: pd.DataFrame,
+    *,
+    n: int,
+    self_weight: float,
+    popular_limit: int,
+    buckets: int,
+    sellable: DataFrame | None,
+) -> DataFrame:
+    """Spark edge of recommend_users: the listed users' interest rows hashed by user into
+    `buckets`, one pandas call per bucket. The neighbours and the popular and sellable product ids
+    (small: top-k per product, one id per product) travel with the function."""
+    listed = users.select("user_id").where(sf.col("user_id").isNotNull()).distinct()
+    rows = (
+        interest.join(listed, "user_id", "left_semi")
+        .select("user_id", "product_id", "interest", "is_bought")
+        .unionByName(
+            listed.select(
+                "user_id",
+                sf.lit(None).cast("string").alias("product_id"),
+                sf.lit(None).cast("double").alias("interest"),
+                sf.lit(None).cast("boolean").alias("is_bought"),
+            )
+        )
+    )
+    popular = popular_products(events, popular_limit, sellable)
+    sellable_ids = None if sellable is None else frozenset(_product_ids(sellable))
+
+    def rank(frame: pd.DataFrame) -> pd.DataFrame:
+        return recommend_users(
+            frame, neighbours, popular, n=n, self_weight=self_weight, sellable=sellable_ids
+        )
 
     bucket = sf.pmod(sf.hash("user_id"), sf.lit(buckets))
-    return candidate_rows.groupBy(bucket).applyInPandas(rank, RECOMMENDATIONS_SCHEMA)
+    return rows.groupBy(bucket).applyInPandas(rank, RECOMMENDATIONS_SCHEMA)
+
+
+def _product_ids(products: DataFrame) -> list[str]:
+    return [row["product_id"] for row in products.select("product_id").distinct().collect()]
+
+
+def _sellable_only(frame: DataFrame, sellable: DataFrame | None) -> DataFrame:
+    if sellable is None:
+        return frame
+    return frame.join(sf.broadcast(sellable.select("product_id").distinct()), "product_id", "left_semi")
 
 
 def recommend(
@@ -161,57 +275,24 @@ def recommend(
     sellable: DataFrame | None = None,
 ) -> DataFrame:
     """Top-`n` recommendations for every user in `users` (a user_id column), from `events`; only
-    products in `sellable` (a product_id column) when it is given.
+    products in `sellable` (a product_id column) when it is given. Scores: top_candidates.
 
-    A candidate's score sums, over the products the user engaged with, interest x similarity to the
-    candidate; a product the user engaged with but did not buy is itself a candidate, scored
-    interest x `self_weight` (people come back for what they looked at).
+    The similarity table (top-k neighbours per product) is collected once; each user's candidates
+    are scored in pandas next to the user's interest rows, so the tens of millions of (user,
+    candidate) pairs of a large history are never shuffled or sorted by Spark.
     """
-    listed = users.select("user_id").where(sf.col("user_id").isNotNull()).distinct()
-    interest = user_interest(events, as_of, half_life_days).join(listed, "user_id", "left_semi")
-    seeds = interest.where(sf.col("interest") > 0)
-    neighbours = seeds.join(
-        similarity.select("product_id", "neighbour_product_id", "similarity"), "product_id"
+    neighbours = similarity.select("product_id", "neighbour_product_id", "similarity").toPandas()
+    return _recommend_in_buckets(
+        events,
+        users,
+        user_interest(events, as_of, half_life_days),
+        neighbours,
+        n=n,
+        self_weight=self_weight,
+        popular_limit=popular_limit,
+        buckets=buckets,
+        sellable=sellable,
     )
-    scored = neighbours.select(
-        "user_id",
-        sf.col("neighbour_product_id").alias("product_id"),
-        (sf.col("interest") * sf.col("similarity")).alias("score"),
-    ).unionByName(
-        seeds.where(~sf.col("is_bought")).select(
-            "user_id", "product_id", (sf.col("interest") * sf.lit(self_weight)).alias("score")
-        )
-    )
-    # one shuffle by user serves both the sum per (user, product) and the top-n per user
-    candidates = (
-        _sellable_only(scored, sellable)
-        .repartition("user_id")
-        .groupBy("user_id", "product_id")
-        .agg(sf.sum("score").alias("score"))
-    )
-    rows = _candidate_rows(_top_candidates(candidates, interest, n), interest, listed)
-    return _rank_in_buckets(rows, popular_products(events, popular_limit, sellable), n, buckets)
-
-
-def _top_candidates(candidates: DataFrame, interest: DataFrame, n: int) -> DataFrame:
-    """Each user's `n` best positive candidates not bought, ranked as rank_recommendations ranks
-    them: the same result, with n rows a user instead of all (tens of millions at 10M events)
-    crossing from the JVM to pandas. Spark runs the row_number filter as a top-n per task."""
-    bought = interest.where(sf.col("is_bought")).select("user_id", "product_id")
-    best_first = Window.partitionBy("user_id").orderBy(sf.desc("score"), sf.asc("product_id"))
-    return (
-        candidates.where(sf.col("score") > 0)
-        .join(bought, ["user_id", "product_id"], "left_anti")
-        .withColumn("candidate_rank", sf.row_number().over(best_first))
-        .where(sf.col("candidate_rank") <= n)
-        .drop("candidate_rank")
-    )
-
-
-def _sellable_only(frame: DataFrame, sellable: DataFrame | None) -> DataFrame:
-    if sellable is None:
-        return frame
-    return frame.join(sf.broadcast(sellable.select("product_id").distinct()), "product_id", "left_semi")
 
 
 def user_recommendations(
@@ -234,31 +315,15 @@ def popularity_recommendations(
     events: DataFrame, users: DataFrame, *, n: int, popular_limit: int = 200, buckets: int = 16
 ) -> DataFrame:
     """The baseline: the most popular products each user has not bought yet."""
-    listed = users.select("user_id").where(sf.col("user_id").isNotNull()).distinct()
-    interest = user_interest(events, pd.Timestamp(0), 1.0).join(listed, "user_id", "left_semi")
-    no_candidates = interest.select(
-        "user_id", "product_id", sf.lit(None).cast("double").alias("score")
-    ).limit(0)
-    rows = _candidate_rows(no_candidates, interest, listed)
-    return _rank_in_buckets(rows, popular_products(events, popular_limit), n, buckets)
-
-
-def _candidate_rows(candidates: DataFrame, interest: DataFrame, listed: DataFrame) -> DataFrame:
-    """Input rows of rank_recommendations: candidates, bought markers and one row per listed user."""
-    no_score = sf.lit(None).cast("double")
-    return (
-        candidates.select("user_id", "product_id", "score", sf.lit(False).alias("is_bought"))
-        .unionByName(
-            interest.where(sf.col("is_bought")).select(
-                "user_id", "product_id", no_score.alias("score"), sf.lit(True).alias("is_bought")
-            )
-        )
-        .unionByName(
-            listed.select(
-                "user_id",
-                sf.lit(None).cast("string").alias("product_id"),
-                no_score.alias("score"),
-                sf.lit(False).alias("is_bought"),
-            )
-        )
+    no_neighbours = pd.DataFrame(columns=["product_id", "neighbour_product_id", "similarity"])
+    return _recommend_in_buckets(
+        events,
+        users,
+        user_interest(events, pd.Timestamp(0), 1.0),
+        no_neighbours,
+        n=n,
+        self_weight=0.0,
+        popular_limit=popular_limit,
+        buckets=buckets,
+        sellable=None,
     )
