@@ -154,7 +154,7 @@ def top_candidates(
     not bought is itself a candidate, scored interest x `self_weight` (people come back for what
     they looked at). Only positive scores, products the user has not bought and, when given,
     `sellable` products count; ties rank by product id, as in rank_recommendations, so cutting at
-    `n` here only spares it rows. Vectorized over integer codes of users and products (4x faster
+    `n` here only spares it rows. Vectorized over integer codes of users and products (3-4x faster
     than pandas merges and group-bys on the string ids).
     """
     user_codes, user_ids = pd.factorize(interest["user_id"])
@@ -266,7 +266,11 @@ def _recommend_in_buckets(
         )
     )
     popular = popular_products(events, popular_limit, sellable)
-    sellable_ids = None if sellable is None else frozenset(_product_ids(sellable))
+    sellable_ids = (
+        None
+        if sellable is None
+        else frozenset(row["product_id"] for row in sellable.select("product_id").distinct().collect())
+    )
 
     def rank(frame: pd.DataFrame) -> pd.DataFrame:
         return recommend_users(
@@ -275,10 +279,6 @@ def _recommend_in_buckets(
 
     bucket = sf.pmod(sf.hash("user_id"), sf.lit(buckets))
     return rows.groupBy(bucket).applyInPandas(rank, RECOMMENDATIONS_SCHEMA)
-
-
-def _product_ids(products: DataFrame) -> list[str]:
-    return [row["product_id"] for row in products.select("product_id").distinct().collect()]
 
 
 def _sellable_only(frame: DataFrame, sellable: DataFrame | None) -> DataFrame:
