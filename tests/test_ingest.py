@@ -17,7 +17,7 @@ from pyspark.sql import functions as sf
 from lakehouse.config import Settings
 from lakehouse.generate import GenerationResult, generate
 from lakehouse.ingest import IngestResult, ingest, parse, tables
-from lakehouse.ingest.bronze import FeedCounts, batch_writer
+from lakehouse.ingest.bronze import FeedCounts, _number_sent_as_string, batch_writer
 
 pytestmark = pytest.mark.spark
 FEEDS = ("events", "cdc_users", "cdc_products", "cdc_orders")
@@ -132,6 +132,14 @@ def test_bronze_rows_are_typed_and_keep_drift(spark: SparkSession, ingested: Ing
     extra = events.filter("_extra_fields is not null").select("_extra_fields").first()
     assert extra is not None
     assert set(json.loads(extra[0])) == {"experiment_id"}
+
+
+def test_numbers_sent_as_strings_are_told_from_numbers(spark: SparkSession) -> None:
+    lines = ['{"price":"9.5","quantity":2}', '{"quantity":"2"}', '{"price":9.5}', '{"q":"price"}']
+    flags = spark.createDataFrame([(line,) for line in lines], "line string").select(
+        _number_sent_as_string(sf.col("line"))
+    )
+    assert [row[0] for row in flags.collect()] == [True, True, False, False]
 
 
 def test_source_file_and_arrival_date_come_from_the_landing_path(

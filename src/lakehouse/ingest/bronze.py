@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as sf
 from pyspark.sql.streaming import StreamingQuery
 
@@ -37,7 +37,6 @@ FILE_GLOB = "*.{jsonl,jsonl.gz}"
 # Landed bytes per micro-batch (at least one file): each batch's parsed rows are cached while it
 # is written, so the batch size bounds the heap ingestion needs whatever the backlog.
 MAX_BYTES_PER_BATCH = 512 * 1024 * 1024
-STRING_NUMBER = r'"(quantity|price)":"'
 STRINGS_FLAG = "_numbers_sent_as_strings"
 # A batch this large gets a progress line on stderr (a 10M-event backlog is minutes of work).
 PROGRESS_MIN_LINES = 100_000
@@ -124,6 +123,11 @@ def _with_file_columns(lines: DataFrame, batch_id: int) -> DataFrame:
     )
 
 
+def _number_sent_as_string(line: Column) -> Column:
+    """Substring tests, not a regex: at 10M lines `rlike` cost ~30 s of the ingest."""
+    return line.contains('"quantity":"') | line.contains('"price":"')
+
+
 def _insert(df: DataFrame, table: str) -> None:
     """Overwrite exactly the partitions present in `df` (all of one batch id): idempotent replays."""
     df.write.option("partitionOverwriteMode", "dynamic").insertInto(table, overwrite=True)
@@ -149,7 +153,7 @@ def batch_writer(
         # rejected lines only (and the drift flag it gives valid ones), a fraction of the memory.
         parsed = parsed.withColumns(
             {
-                STRINGS_FLAG: is_valid & sf.col(parse.RAW).rlike(STRING_NUMBER),
+                STRINGS_FLAG: is_valid & _number_sent_as_string(sf.col(parse.RAW)),
                 parse.RAW: sf.when(~is_valid, sf.col(parse.RAW)),
             }
         ).persist(StorageLevel.MEMORY_AND_DISK)
