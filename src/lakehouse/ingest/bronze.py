@@ -124,7 +124,7 @@ def _with_file_columns(lines: DataFrame, batch_id: int) -> DataFrame:
 
 
 def _number_sent_as_string(line: Column) -> Column:
-    """Substring tests, not a regex: at 10M lines `rlike` cost ~30 s of the ingest."""
+    """Substring tests, not a regex: `rlike` cost about 5 s more per 1.7M landed lines."""
     return line.contains('"quantity":"') | line.contains('"price":"')
 
 
