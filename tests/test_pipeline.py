@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as sf
 
 from tests.conftest import BuiltProject
 
@@ -66,3 +67,52 @@ def test_incremental_watermark_compiles_to_a_literal_parquet_can_skip_by(
     staged_scans = [line for line in plan.splitlines() if "stg_clickstream__events[" in line]
     pushed = "PushedFilters: [IsNotNull(_ingested_at), GreaterThan(_ingested_at,"
     assert any(pushed in scan for scan in staged_scans)
+
+
+def test_event_coverage_test_finds_lost_changed_and_unsessioned_events(
+    run_summary: dict[str, object], spark: SparkSession
+) -> None:
+    """The singular test `assert_every_human_event_in_one_session` compares the layers by
+    checksums per date and sessions by their spans: it passes on the built warehouse and names
+    the date, the session or the event when fct_events or fct_sessions is tampered with."""
+    target = Path(str(run_summary["_target"]))
+    sql = next(target.glob("compiled/**/assert_every_human_event_in_one_session.sql")).read_text()
+    assert "marts.fct_events" in sql
+    assert "marts.fct_sessions" in sql
+
+    def failures(events: DataFrame, sessions: DataFrame) -> list[Row]:
+        events.createOrReplaceTempView("tampered_events")
+        sessions.createOrReplaceTempView("tampered_sessions")
+        tampered = sql.replace("marts.fct_events", "tampered_events")
+        return spark.sql(tampered.replace("marts.fct_sessions", "tampered_sessions")).collect()
+
+    events, sessions = spark.table("marts.fct_events"), spark.table("marts.fct_sessions")
+    assert failures(events, sessions) == []
+
+    session = sessions.where("session_end > session_start").orderBy("session_id").first()
+    last_event = (
+        events.where(sf.col("session_id") == session["session_id"]).orderBy(sf.desc("event_ts")).first()
+    )
+    lost_date = last_event["event_date"]
+    is_last = sf.col("event_id") == last_event["event_id"]
+
+    lost = failures(events.where(~is_last), sessions)
+    assert [(r["event_date"], r["staged_events"] - r["fact_events"]) for r in lost] == [(lost_date, 1)]
+
+    other_visitor = sf.when(is_last, sf.lit("someone else")).otherwise(sf.col("visitor_id"))
+    moved = failures(events.withColumn("visitor_id", other_visitor), sessions)
+    assert any(r["event_date"] == lost_date and r["staged_events"] == r["fact_events"] for r in moved)
+    assert ("someone else", 0) in [(r["visitor_id"], r["containing_sessions"]) for r in moved]
+
+    ended_early = sessions.withColumn(
+        "session_end",
+        sf.when(sf.col("session_id") == session["session_id"], sf.col("session_start")).otherwise(
+            sf.col("session_end")
+        ),
+    )
+    assert [(r["session_id"], r["containing_sessions"]) for r in failures(events, ended_early)] == [
+        (session["session_id"], 0)
+    ]
+
+    unsessioned = failures(events.withColumn("session_id", sf.when(~is_last, sf.col("session_id"))), sessions)
+    assert last_event["event_id"] in [r["event_id"] for r in unsessioned]
