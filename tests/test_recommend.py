@@ -18,13 +18,17 @@ from lakehouse.recommend.evaluation import (
     ranking_metrics,
 )
 from lakehouse.recommend.recommender import (
+    NO_NEIGHBOURS,
+    POPULAR_LIMIT,
     SOURCE_POPULAR,
     SOURCE_SIMILAR,
-    popularity_recommendations,
+    popular_products,
     rank_recommendations,
     recommend,
+    recommend_in_buckets,
     recommend_users,
     top_candidates,
+    user_interest,
 )
 from lakehouse.recommend.run_step import MIN_USERS_TO_GATE, quality_summary
 from lakehouse.recommend.similarity import item_similarity
@@ -249,7 +253,10 @@ class TestOnSpark:
         u9 = result.loc[result["user_id"] == "u9"].sort_values("rank")
         assert list(u9["source"]) == [SOURCE_POPULAR] * 3  # cold start
         assert list(u9["product_id"]) == ["a", "b", "c"]
-        baseline = popularity_recommendations(events, users, n=3).toPandas()
+        interest = user_interest(events, pd.Timestamp("2026-03-01 13:01:00"), 7.0)
+        popular = popular_products(events, POPULAR_LIMIT)
+        baseline = recommend_in_buckets(users, interest, NO_NEIGHBOURS, popular, n=3, self_weight=0.0)
+        baseline = baseline.toPandas()
         assert "a" not in set(baseline.loc[baseline["user_id"] == "u4", "product_id"])
 
     def test_recommender_beats_popularity_on_a_world_with_tastes(self, spark: SparkSession) -> None:

@@ -9,7 +9,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import human_events, latest_event_ts
-from lakehouse.recommend.recommender import RecommenderParams, popularity_recommendations, recommend
+from lakehouse.recommend.recommender import (
+    NO_NEIGHBOURS,
+    POPULAR_LIMIT,
+    RecommenderParams,
+    neighbour_table,
+    popular_products,
+    recommend_in_buckets,
+    user_interest,
+)
 from lakehouse.recommend.similarity import item_similarity
 
 MODEL_RECOMMENDER = "item_similarity"
@@ -63,24 +71,32 @@ def evaluate_recommenders(
 ) -> DataFrame:
     """One row per model (recommender and popularity baseline) with hit_rate@k and recall@k."""
     last_day, train, purchased = last_day_split(events)
-    relevant = purchased.toPandas()
-    eval_users = purchased.select("user_id").distinct()
-    train_end = latest_event_ts(train)
+    relevant = pd.DataFrame(purchased.toPandas())
+    # the evaluated users as a local relation: `purchased` would scan the events again per use
+    eval_users = spark.createDataFrame(relevant[["user_id"]].drop_duplicates(), "user_id string")
+    n = max(k, params.n)
+    # Both models share the training interest and the popular products; the baseline scores no
+    # neighbours and nothing by itself, so it recommends popular products the user has not bought.
+    interest = (
+        user_interest(train, latest_event_ts(train), params.half_life_days)
+        .join(eval_users, "user_id", "left_semi")
+        .persist()
+    )
+    popular = popular_products(train, POPULAR_LIMIT)
     similarity = item_similarity(train, params.top_k, params.max_items_per_session)
     candidates = {
-        MODEL_RECOMMENDER: recommend(
-            train,
-            eval_users,
-            similarity,
-            as_of=train_end,
-            n=max(k, params.n),
-            half_life_days=params.half_life_days,
-            self_weight=params.self_weight,
+        MODEL_RECOMMENDER: recommend_in_buckets(
+            eval_users, interest, neighbour_table(similarity), popular, n=n, self_weight=params.self_weight
         ),
-        MODEL_POPULARITY: popularity_recommendations(train, eval_users, n=max(k, params.n)),
+        MODEL_POPULARITY: recommend_in_buckets(
+            eval_users, interest, NO_NEIGHBOURS, popular, n=n, self_weight=0.0
+        ),
     }
     rows = []
-    for name, recommendations in candidates.items():
-        users, hit_rate, recall = ranking_metrics(recommendations.toPandas(), relevant, k)
-        rows.append((name, k, users, hit_rate, recall, last_day - dt.timedelta(days=1), last_day))
+    try:
+        for name, recommendations in candidates.items():
+            users, hit_rate, recall = ranking_metrics(recommendations.toPandas(), relevant, k)
+            rows.append((name, k, users, hit_rate, recall, last_day - dt.timedelta(days=1), last_day))
+    finally:
+        interest.unpersist()
     return spark.createDataFrame(rows, EVALUATION_SCHEMA)

@@ -29,6 +29,10 @@ RECOMMENDATIONS_SCHEMA = (
 RECOMMENDATION_COLUMNS = [field.split()[0] for field in RECOMMENDATIONS_SCHEMA.split(", ")]
 SOURCE_SIMILAR = "similar_items"
 SOURCE_POPULAR = "popular"
+# How deep into the popularity ranking the cold-start fill may reach
+POPULAR_LIMIT = 200
+# The popularity baseline scores no neighbours: only the fill from popular products remains
+NO_NEIGHBOURS = pd.DataFrame(columns=["product_id", "neighbour_product_id", "similarity"])
 
 
 @dataclass(frozen=True)
@@ -237,21 +241,20 @@ def recommend_users(
     return rank_recommendations(ranked_input, popular, n)
 
 
-def _recommend_in_buckets(
-    events: DataFrame,
+def recommend_in_buckets(
     users: DataFrame,
     interest: DataFrame,
     neighbours: pd.DataFrame,
+    popular: Sequence[str],
     *,
     n: int,
     self_weight: float,
-    popular_limit: int,
-    buckets: int,
-    sellable: DataFrame | None,
+    buckets: int = 16,
+    sellable: Collection[str] | None = None,
 ) -> DataFrame:
-    """Spark edge of recommend_users: the listed users' interest rows hashed by user into
-    `buckets`, one pandas call per bucket. The neighbours and the popular and sellable product ids
-    (small: top-k per product, one id per product) travel with the function."""
+    """Spark edge of recommend_users: the listed users' `interest` rows (user_interest) hashed by
+    user into `buckets`, one pandas call per bucket. The neighbours and the popular and sellable
+    product ids (small: top-k per product, one id per product) travel with the function."""
     listed = users.select("user_id").where(sf.col("user_id").isNotNull()).distinct()
     rows = (
         interest.join(listed, "user_id", "left_semi")
@@ -265,20 +268,18 @@ def _recommend_in_buckets(
             )
         )
     )
-    popular = popular_products(events, popular_limit, sellable)
-    sellable_ids = (
-        None
-        if sellable is None
-        else frozenset(row["product_id"] for row in sellable.select("product_id").distinct().collect())
-    )
 
     def rank(frame: pd.DataFrame) -> pd.DataFrame:
-        return recommend_users(
-            frame, neighbours, popular, n=n, self_weight=self_weight, sellable=sellable_ids
-        )
+        return recommend_users(frame, neighbours, popular, n=n, self_weight=self_weight, sellable=sellable)
 
     bucket = sf.pmod(sf.hash("user_id"), sf.lit(buckets))
     return rows.groupBy(bucket).applyInPandas(rank, RECOMMENDATIONS_SCHEMA)
+
+
+def neighbour_table(similarity: DataFrame) -> pd.DataFrame:
+    """The similarity table's (product_id, neighbour_product_id, similarity), collected: top-k rows
+    per product, small enough to travel with every pandas call."""
+    return similarity.select("product_id", "neighbour_product_id", "similarity").toPandas()
 
 
 def _sellable_only(frame: DataFrame, sellable: DataFrame | None) -> DataFrame:
@@ -296,7 +297,7 @@ def recommend(
     n: int,
     half_life_days: float,
     self_weight: float,
-    popular_limit: int = 200,
+    popular_limit: int = POPULAR_LIMIT,
     buckets: int = 16,
     sellable: DataFrame | None = None,
 ) -> DataFrame:
@@ -307,17 +308,20 @@ def recommend(
     are scored in pandas next to the user's interest rows, so the tens of millions of (user,
     candidate) pairs of a large history are never shuffled or sorted by Spark.
     """
-    neighbours = similarity.select("product_id", "neighbour_product_id", "similarity").toPandas()
-    return _recommend_in_buckets(
-        events,
+    sellable_ids = (
+        None
+        if sellable is None
+        else frozenset(row["product_id"] for row in sellable.select("product_id").distinct().collect())
+    )
+    return recommend_in_buckets(
         users,
         user_interest(events, as_of, half_life_days),
-        neighbours,
+        neighbour_table(similarity),
+        popular_products(events, popular_limit, sellable),
         n=n,
         self_weight=self_weight,
-        popular_limit=popular_limit,
         buckets=buckets,
-        sellable=sellable,
+        sellable=sellable_ids,
     )
 
 
@@ -334,22 +338,4 @@ def user_recommendations(
         half_life_days=params.half_life_days,
         self_weight=params.self_weight,
         sellable=sellable,
-    )
-
-
-def popularity_recommendations(
-    events: DataFrame, users: DataFrame, *, n: int, popular_limit: int = 200, buckets: int = 16
-) -> DataFrame:
-    """The baseline: the most popular products each user has not bought yet."""
-    no_neighbours = pd.DataFrame(columns=["product_id", "neighbour_product_id", "similarity"])
-    return _recommend_in_buckets(
-        events,
-        users,
-        user_interest(events, pd.Timestamp(0), 1.0),
-        no_neighbours,
-        n=n,
-        self_weight=0.0,
-        popular_limit=popular_limit,
-        buckets=buckets,
-        sellable=None,
     )
