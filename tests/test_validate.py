@@ -301,8 +301,11 @@ def test_gate_reports_missing_tables_missing_columns_and_warnings(
     by_check = {(r.object, r.check): r for r in report.results}
     unique = by_check[(f"{MARTS}.small", "expect_column_values_to_be_unique(id)")]
     assert (unique.status, unique.failing_rows, unique.blocking) == (FAIL, 2, True)
+    # counted without samples first, then validated again for them because something failed
+    assert unique.detail == "unexpected values include 2, 2"
     negative = by_check[(f"{MARTS}.small", "expect_column_values_to_be_between(amount)")]
     assert (negative.status, negative.severity, negative.blocking) == (FAIL, WARNING, False)
+    assert negative.detail == "unexpected values include -1.0"
     assert by_check[(f"{MARTS}.small", "expect_column_values_to_not_be_null(no_such_column)")].status == ERROR
     share = by_check[(f"{MARTS}.small", "expect_column_mean_to_be_between(_flagged)")]
     assert share.status == PASS  # 1 of 3 rows flagged

@@ -7,6 +7,11 @@ One checkpoint per table: a dataframe asset takes one DataFrame per checkpoint r
 Nothing is cached: GX's Spark source persists each DataFrame by default, which materializes every
 column of the table (at 10M events about 50 s for each event table) while each metric query needs
 a few; uncached, every query reads only its columns from the table files.
+
+Each table is validated for counts first, without samples of unexpected values: fetching even 20
+of them is one more scan per column expectation, and when the expectation passes it reads the
+whole column to find none. A table with a failed expectation is validated again with samples, so
+the audit and Data Docs show what failed.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ from lakehouse.validate.suites import TableSuite
 DOCS_SITE = "lakehouse"
 TABLE_EXISTS_CHECK = "expect_table_to_exist"
 PARAMETERS_CHECK = "compute_upstream_parameters"
+COUNTS_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}  # limit(0): Spark reads nothing
+WITH_SAMPLES = {"result_format": "BASIC", "partial_unexpected_count": 20}
+SAMPLE_DETAIL_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -104,15 +112,20 @@ def _validate_table(spark: SparkSession, context: Any, source: Any, suite: Table
         gx.Checkpoint(
             name=f"gate__{suite.name}",
             validation_definitions=[definition],
-            result_format={"result_format": "BASIC"},
+            result_format=COUNTS_ONLY,
         )
     )
+    results = _run(checkpoint, frame, parameters)
+    if not all(result.success for result in results):
+        checkpoint.result_format = WITH_SAMPLES
+        checkpoint.save()
+        results = _run(checkpoint, frame, parameters)
+    return [_check_result(suite.table, result) for result in results]
+
+
+def _run(checkpoint: Any, frame: Any, parameters: dict[str, Any]) -> list[Any]:
     outcome = checkpoint.run(batch_parameters={"dataframe": frame}, expectation_parameters=parameters)
-    return [
-        _check_result(suite.table, result)
-        for suite_result in outcome.run_results.values()
-        for result in suite_result.results
-    ]
+    return [result for suite_result in outcome.run_results.values() for result in suite_result.results]
 
 
 def _check_result(table: str, result: Any) -> CheckResult:
@@ -128,7 +141,13 @@ def _check_result(table: str, result: Any) -> CheckResult:
     else:
         status = FAIL
         observed = details.get("observed_value")
-        detail = f"observed {observed}" if observed is not None else ""
+        sample = details.get("partial_unexpected_list")
+        if observed is not None:
+            detail = f"observed {observed}"
+        elif sample:
+            detail = f"unexpected values include {', '.join(map(repr, sample))}"[:SAMPLE_DETAIL_CHARS]
+        else:
+            detail = ""
     return CheckResult(
         source=SOURCE_GX,
         object=table,
