@@ -15,6 +15,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark import SparkContext
@@ -163,6 +165,22 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
     quiet_query_context_loggers()
     log.info("Spark %s started: master=%s format=%s", spark.version, settings.master, fmt.name)
     return spark
+
+
+@contextmanager
+def runtime_conf(spark: SparkSession, overrides: dict[str, str]) -> Iterator[None]:
+    """Set runtime SQL confs for a block and restore them after (the session is a per-process singleton)."""
+    previous = {key: spark.conf.get(key, None) for key in overrides}
+    for key, value in overrides.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, old_value in previous.items():
+            if old_value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, old_value)
 
 
 def quiet_query_context_loggers() -> None:

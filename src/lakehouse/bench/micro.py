@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -25,6 +24,7 @@ from pyspark.sql import functions as sf
 from pyspark.sql.types import BooleanType, DoubleType, StructField, StructType
 
 from lakehouse.errors import LakehouseError
+from lakehouse.spark import runtime_conf
 
 SECONDS_PER_DAY = 86_400
 # 1970-01-01 was a Thursday: (days since epoch + 3) % 7 gives Monday = 0 ... Sunday = 6.
@@ -162,22 +162,6 @@ def seconds_of(action: Callable[[], object]) -> float:
 def best_of(repeats: int, action: Callable[[], object]) -> float:
     """The fastest of `repeats` runs: the run least disturbed by other work on a shared machine."""
     return min(seconds_of(action) for _ in range(max(1, repeats)))
-
-
-@contextmanager
-def runtime_conf(spark: SparkSession, overrides: dict[str, str]) -> Iterator[None]:
-    """Set runtime SQL confs for a block and restore them after (the session is a per-process singleton)."""
-    previous = {key: spark.conf.get(key, None) for key in overrides}
-    for key, value in overrides.items():
-        spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        for key, old_value in previous.items():
-            if old_value is None:
-                spark.conf.unset(key)
-            else:
-                spark.conf.set(key, old_value)
 
 
 @dataclass(frozen=True)
