@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.bench import micro, report, runner
-from lakehouse.bench.memory import RssSampler
+from lakehouse.bench.memory import RssSampler, cpu_busy_and_total
 from lakehouse.errors import LakehouseError
 
 SATURDAY_NOON = 1_768_046_400  # 2026-01-10 12:00:00 UTC
@@ -127,6 +129,38 @@ def test_rss_sampler_sees_the_driver_jvm(spark: SparkSession) -> None:
     assert peaks["total"] >= peaks["driver_jvm"] + peaks["driver_python"] - 1
 
 
+def _spin(seconds: float) -> int:
+    deadline, spins = time.perf_counter() + seconds, 0
+    while time.perf_counter() < deadline:
+        spins += 1
+    return spins
+
+
+def test_cpu_clock_counts_this_process_and_every_core() -> None:
+    me = psutil.Process()
+    own_before = me.cpu_times().user + me.cpu_times().system
+    busy_before, total_before = cpu_busy_and_total()
+    started = time.perf_counter()
+    _spin(0.6)
+    wall = time.perf_counter() - started
+    busy_after, total_after = cpu_busy_and_total()
+    own = me.cpu_times().user + me.cpu_times().system - own_before
+
+    assert own > 0.2
+    assert busy_after - busy_before >= 0.9 * own  # the machine's busy time includes this process's
+    assert total_after - total_before == pytest.approx(wall * (os.cpu_count() or 1), rel=0.25)
+
+
+def test_timed_stage_records_wall_time_and_cpu_share() -> None:
+    bench = runner.BenchRun(runner.BenchOptions(scale_events=1_000, end_to_end=False))
+
+    seconds, spins = bench.timed("spin", lambda: _spin(0.3))
+
+    assert spins > 0
+    assert bench.results["stage_seconds"]["spin"] == round(seconds, 2) >= 0.3
+    assert 0 < bench.results["stage_cpu_busy_share"]["spin"] <= 1
+
+
 def test_dbt_model_seconds_reads_models_only() -> None:
     run_results = {
         "results": [
@@ -155,6 +189,7 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
     results = {
         "scale_events": 1000,
         "stage_seconds": {"generate": 1.5, "ingest": 2.0},
+        "stage_cpu_busy_share": {"ingest": 0.874},
         "dbt_model_seconds": {"fct_sessions": 3.0},
         "peak_rss_mb": {"driver_jvm": 900.0, "total": 1200.0},
         "udf_vectorized_speedup": 12.0,
@@ -177,6 +212,7 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "end_to_end_seconds": "not measured",
     }
     assert "fct_sessions" in table
+    assert "  ingest                                 2.0       87%" in table.splitlines()
     ten_million = {"scale_events": 10_000_000, "end_to_end_seconds": 1_100.0}
     assert report.target_verdicts(ten_million)["end_to_end_seconds"] == "met"
     assert report.target_verdicts({**ten_million, "scale_events": 1_000_000})["end_to_end_seconds"] == (
@@ -215,3 +251,31 @@ def test_failed_phase_keeps_what_was_measured(
     assert saved["spark_version"] == spark.version
     assert saved["stage_seconds"]["udf vectorized vs row"] == 1.25
     assert saved["peak_rss_mb"]["driver_jvm"] > 0
+
+
+def test_a_java_failure_names_its_stage_and_root_cause_in_one_line(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+
+    def disk_full() -> None:  # a Java exception wrapping another, as a failed Spark job raises it
+        no_space = jvm.java.io.IOException("No space left on device")
+        jvm.java.util.concurrent.CompletableFuture.failedFuture(no_space).get()
+
+    def failing_micro(bench: runner.BenchRun, session: SparkSession) -> None:
+        bench.timed("tuned vs default", disk_full)
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    monkeypatch.setattr(runner, "run_micro", failing_micro)
+    with pytest.raises(LakehouseError) as raised:
+        runner.run_bench(runner.BenchOptions(scale_events=1_000, end_to_end=False), sample_interval=0.05)
+
+    saved_path = tmp_path / "target" / "bench" / "results.json"
+    assert str(raised.value) == (
+        "tuned vs default failed: java.io.IOException: No space left on device "
+        f"(what was measured before is in {saved_path})"
+    )
+    saved = json.loads(saved_path.read_text())
+    assert saved["failed_stage"] == "tuned vs default"
+    assert saved["error"] == "java.io.IOException: No space left on device"

@@ -1,4 +1,5 @@
-"""Peak memory of the processes a run uses, sampled in a background thread.
+"""Peak memory of the processes a run uses, sampled in a background thread, and the machine's
+CPU time (how busy the cores were during a stage).
 
 The driver JVM is a child of this Python process (py4j launches it) and the Python UDF workers are
 children of the JVM (the pyspark daemon forks them), so walking this process's descendants finds
@@ -30,6 +31,14 @@ class MemorySample:
     @property
     def total_mb(self) -> float:
         return self.driver_python_mb + self.jvm_mb + self.python_workers_mb
+
+
+def cpu_busy_and_total() -> tuple[float, float]:
+    """Seconds all cores spent busy, and in all, since boot (busy: neither idle nor waiting for I/O;
+    Linux counts guest time inside user time, so it is not added again)."""
+    times = psutil.cpu_times()
+    busy = sum(getattr(times, name, 0.0) for name in ("user", "nice", "system", "irq", "softirq", "steal"))
+    return busy, busy + times.idle + getattr(times, "iowait", 0.0)
 
 
 def _is_java(proc: psutil.Process) -> bool:

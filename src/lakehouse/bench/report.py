@@ -61,9 +61,11 @@ def target_verdicts(results: dict[str, Any]) -> dict[str, str]:
 def format_table(results: dict[str, Any]) -> str:
     """The human summary: stage times, slowest dbt models, memory peaks, and the ratios against targets."""
     lines = [f"benchmark: {results.get('scale_events', 0):,} events ({results.get('data_source', '?')})", ""]
-    lines.append(f"{'stage':<34}{'seconds':>10}")
+    lines.append(f"{'stage':<34}{'seconds':>10}{'cpu busy':>10}")
+    busy = results.get("stage_cpu_busy_share", {})
     for stage, seconds in results.get("stage_seconds", {}).items():
-        lines.append(f"  {stage:<32}{seconds:>10.1f}")
+        share = f"{busy[stage]:>10.0%}" if stage in busy else ""
+        lines.append(f"  {stage:<32}{seconds:>10.1f}{share}")
     if "end_to_end_seconds" in results:
         lines.append(f"  {'end to end':<32}{results['end_to_end_seconds']:>10.1f}")
         lines.append(f"  {'events per second':<32}{results.get('end_to_end_events_per_s', 0):>10,.0f}")

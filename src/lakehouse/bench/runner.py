@@ -10,24 +10,26 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse import dbt_runner
 from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
-from lakehouse.bench.memory import RssSampler
+from lakehouse.bench.memory import RssSampler, cpu_busy_and_total
 from lakehouse.config import Settings
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, one_line
 
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
 STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db")
 # where (c) keeps the incremental run's tables to compare with the full refresh
 INCREMENTAL_COPIES = "bench_incremental"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,32 @@ class BenchOptions:
 
 @dataclass
 class BenchRun:
-    """Results as they accumulate; `stage` times one named stage into `stage_seconds`."""
+    """Results as they accumulate; `timed` runs one named stage into `stage_seconds` and
+    `stage_cpu_busy_share`."""
 
     options: BenchOptions
     results: dict[str, Any] = field(default_factory=dict)
 
-    def stage(self, name: str, seconds: float) -> None:
+    def stage(self, name: str, seconds: float, cpu_busy_share: float | None = None) -> None:
         self.results.setdefault("stage_seconds", {})[name] = round(seconds, 2)
+        if cpu_busy_share is not None:
+            self.results.setdefault("stage_cpu_busy_share", {})[name] = round(cpu_busy_share, 3)
+
+    def timed(self, name: str, action: Callable[[], T]) -> tuple[float, T]:
+        """Run stage `name`: its wall time, and the share of the machine's core time spent busy
+        meanwhile (below 1 means cores stood idle, waiting on a single thread, I/O or the metastore)."""
+        busy_before, total_before = cpu_busy_and_total()
+        started = time.perf_counter()
+        try:
+            value = action()
+        except BaseException:
+            self.results["failed_stage"] = name
+            raise
+        seconds = time.perf_counter() - started
+        busy_after, total_after = cpu_busy_and_total()
+        elapsed = total_after - total_before
+        self.stage(name, seconds, (busy_after - busy_before) / elapsed if elapsed > 0 else None)
+        return seconds, value
 
 
 def results_dir() -> Path:
@@ -80,12 +101,6 @@ def prepare_home(home: Path) -> None:
     for name in STATE_SUBDIRS:
         shutil.rmtree(home / name, ignore_errors=True)
     marker.write_text("state of `lakehouse bench`; emptied at the start of every benchmark run\n")
-
-
-def timed_seconds(action: Any) -> tuple[float, Any]:
-    started = time.perf_counter()
-    value = action()
-    return time.perf_counter() - started, value
 
 
 # --- end-to-end stages -----------------------------------------------------------------------------
@@ -114,17 +129,17 @@ def dbt_model_seconds(run_results: dict[str, Any]) -> dict[str, float]:
     return seconds
 
 
-def dbt_timed(command: list[str], target: str) -> tuple[float, dict[str, float], dict[str, Any]]:
-    """Run dbt; returns its wall time, per-model times, and a summary of what it ran."""
+def dbt_models(command: list[str], target: str) -> tuple[dict[str, float], dict[str, Any]]:
+    """Run dbt; returns per-model times and a summary of what it ran."""
     import json
 
-    seconds, outcome = timed_seconds(lambda: dbt_runner.invoke(command, target))
+    outcome = dbt_runner.invoke(command, target)
     if not outcome.success:
         failures = "; ".join(outcome.failures[:3]) or "see dbt logs"
         raise LakehouseError(f"dbt {' '.join(command)} failed during the benchmark: {failures}")
     run_results = json.loads((dbt_runner.target_path() / "run_results.json").read_text())
     summary = {"models": outcome.models_built, "tests_passed": outcome.tests_passed}
-    return seconds, dbt_model_seconds(run_results), summary
+    return dbt_model_seconds(run_results), summary
 
 
 def validate_tables(settings: Settings, target: str) -> dict[str, Any]:
@@ -140,17 +155,13 @@ def validate_tables(settings: Settings, target: str) -> dict[str, Any]:
 def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
     """Generate, ingest, dbt build, validate `scale_events` over `days` days: the pipeline a user runs."""
     options = bench.options
-    seconds, generated = timed_seconds(
-        lambda: generate_days(settings, options.scale_events, options.days, options.seed, None)
+    _, generated = bench.timed(
+        "generate", lambda: generate_days(settings, options.scale_events, options.days, options.seed, None)
     )
-    bench.stage("generate", seconds)
-    seconds, ingested = timed_seconds(lambda: ingest_landed(spark, settings))
-    bench.stage("ingest", seconds)
-    seconds, models, dbt_summary = dbt_timed(["build"], options.target)
-    bench.stage("dbt build", seconds)
+    _, ingested = bench.timed("ingest", lambda: ingest_landed(spark, settings))
+    _, (models, dbt_summary) = bench.timed("dbt build", lambda: dbt_models(["build"], options.target))
     bench.results["dbt_model_seconds"] = models
-    seconds, validated = timed_seconds(lambda: validate_tables(settings, options.target))
-    bench.stage("validate", seconds)
+    _, validated = bench.timed("validate", lambda: validate_tables(settings, options.target))
     total = sum(bench.results["stage_seconds"][s] for s in ("generate", "ingest", "dbt build", "validate"))
     bench.results.update(
         generated_events=int(generated.events),
@@ -168,10 +179,13 @@ def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
     """(d) dbt building the sessions and daily marts (and what they need) from bronze, full refresh,
     against the hand-written PySpark job writing the same marts; the outputs must match."""
     selection = " ".join(f"+{mart}" for mart in handwritten.MARTS)
-    dbt_seconds, models, _ = dbt_timed(["run", "--full-refresh", "--select", selection], bench.options.target)
-    bench.stage("dbt run sessions + daily marts", dbt_seconds)
-    script_seconds, tables = timed_seconds(lambda: handwritten.build_marts(spark))
-    bench.stage("hand-written sessions + daily marts", script_seconds)
+    dbt_seconds, (models, _) = bench.timed(
+        "dbt run sessions + daily marts",
+        lambda: dbt_models(["run", "--full-refresh", "--select", selection], bench.options.target),
+    )
+    script_seconds, tables = bench.timed(
+        "hand-written sessions + daily marts", lambda: handwritten.build_marts(spark)
+    )
     differences = {
         mart: handwritten.differing_rows(spark.table(f"marts.{mart}"), spark.table(table))
         for mart, table in tables.items()
@@ -195,18 +209,18 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
     first_day = date.fromisoformat(str(bench.results["generation_start_date"]))
     new_day = first_day + timedelta(days=options.days)
     new_events = options.scale_events // options.days
-    seconds, _ = timed_seconds(lambda: generate_days(settings, new_events, 1, options.seed + 1, new_day))
-    bench.stage("generate new day", seconds)
-    seconds, _ = timed_seconds(lambda: ingest_landed(spark, settings))
-    bench.stage("ingest new day", seconds)
-    incremental_seconds, incremental_models, _ = dbt_timed(["run"], options.target)
-    bench.stage("dbt run incremental (+1 day)", incremental_seconds)
+    bench.timed("generate new day", lambda: generate_days(settings, new_events, 1, options.seed + 1, new_day))
+    bench.timed("ingest new day", lambda: ingest_landed(spark, settings))
+    incremental_seconds, (incremental_models, _) = bench.timed(
+        "dbt run incremental (+1 day)", lambda: dbt_models(["run"], options.target)
+    )
     relations = incremental_relations()
     spark.sql(f"create database if not exists {INCREMENTAL_COPIES}")
     for name, relation in relations.items():  # kept to compare with the full refresh
         spark.table(relation).write.mode("overwrite").saveAsTable(f"{INCREMENTAL_COPIES}.{name}")
-    full_seconds, full_models, _ = dbt_timed(["run", "--full-refresh"], options.target)
-    bench.stage("dbt run full refresh", full_seconds)
+    full_seconds, (full_models, _) = bench.timed(
+        "dbt run full refresh", lambda: dbt_models(["run", "--full-refresh"], options.target)
+    )
     differences = {
         name: handwritten.differing_rows(spark.table(relation), spark.table(f"{INCREMENTAL_COPIES}.{name}"))
         for name, relation in relations.items()
@@ -269,14 +283,12 @@ def run_micro(bench: BenchRun, spark: SparkSession) -> None:
         ("udf vectorized vs row", lambda: micro.compare_udfs(events, max(3, options.repeats))),
         ("toPandas arrow vs plain", lambda: micro.compare_topandas(spark, events, options.repeats)),
     ):
-        seconds, figures = timed_seconds(action)
-        bench.stage(name, seconds)
+        _, figures = bench.timed(name, action)
         bench.results.update(figures)
     all_events, _ = micro_events(spark, options.scale_events, options.end_to_end)
-    seconds, figures = timed_seconds(
-        lambda: micro.compare_tuned_vs_default(spark, all_events, repeats=options.repeats)
+    _, figures = bench.timed(
+        "tuned vs default", lambda: micro.compare_tuned_vs_default(spark, all_events, repeats=options.repeats)
     )
-    bench.stage("tuned vs default", seconds)
     bench.results.update(figures)
 
 
@@ -301,8 +313,7 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
     )
     with RssSampler(sample_interval) as sampler:
         try:
-            seconds, spark = timed_seconds(lambda: get_spark("lakehouse-bench"))
-            bench.stage("spark start", seconds)
+            _, spark = bench.timed("spark start", lambda: get_spark("lakehouse-bench"))
             bench.results["spark_version"] = spark.version
             if options.end_to_end:
                 run_end_to_end(bench, spark, settings)
@@ -310,10 +321,14 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
                 run_incremental(bench, spark, settings)
             run_micro(bench, spark)
         except BaseException as exc:  # keep what was measured before the failure (an hour at 10M)
-            bench.results.update(error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            bench.results["peak_rss_mb"] = sampler.peaks_mb()
-            report.write_results(bench.results, results_dir())
-            raise
+            bench.results.update(error=one_line(exc), peak_rss_mb=sampler.peaks_mb())
+            saved = report.write_results(bench.results, results_dir())
+            if isinstance(exc, LakehouseError | KeyboardInterrupt):
+                raise
+            stage = bench.results.get("failed_stage", "the benchmark")
+            raise LakehouseError(
+                f"{stage} failed: {bench.results['error']} (what was measured before is in {saved})"
+            ) from exc
     bench.results["peak_rss_mb"] = sampler.peaks_mb()
     bench.results["targets"] = report.target_verdicts(bench.results)
     out = results_dir()
