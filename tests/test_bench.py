@@ -279,3 +279,13 @@ def test_a_java_failure_names_its_stage_and_root_cause_in_one_line(
     saved = json.loads(saved_path.read_text())
     assert saved["failed_stage"] == "tuned vs default"
     assert saved["error"] == "java.io.IOException: No space left on device"
+
+
+def test_disk_shortfall_warns_only_when_the_run_would_not_fit(tmp_path: Path) -> None:
+    not_yet_created = tmp_path / "bench" / "home"
+
+    assert runner.disk_shortfall(1_000, [not_yet_created, tmp_path]) is None
+    warning = runner.disk_shortfall(10**15, [not_yet_created])
+    assert warning is not None
+    assert warning.startswith(f"warning: {tmp_path} has ")
+    assert "1,000,000,000,000,000 events need about" in warning

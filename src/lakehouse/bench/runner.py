@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +29,11 @@ from lakehouse.errors import LakehouseError, one_line
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
 STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db")
+# Disk a run needs per event, state directory and Spark's shuffle files together: at 10M events the
+# state directory held 11 GB, and (b)'s query under Spark's defaults needed more than the 7 GB of
+# shuffle space that were left.
+DISK_BYTES_PER_EVENT = 2_500
+GB = 1024**3
 # where (c) keeps the incremental run's tables to compare with the full refresh
 INCREMENTAL_COPIES = "bench_incremental"
 T = TypeVar("T")
@@ -83,6 +90,21 @@ class BenchRun:
 
 def results_dir() -> Path:
     return dbt_runner.target_path() / "bench"
+
+
+def disk_shortfall(scale_events: int, paths: list[Path]) -> str | None:
+    """A warning when a filesystem the run writes to (its state directory, Spark's scratch space)
+    has less free space than `scale_events` need; None when each has enough."""
+    need = scale_events * DISK_BYTES_PER_EVENT
+    for path in paths:
+        existing = next(p for p in (path, *path.parents) if p.exists())
+        free = shutil.disk_usage(existing).free
+        if free < need:
+            return (
+                f"warning: {existing} has {free / GB:.1f} GB free; {scale_events:,} events need about "
+                f"{need / GB:.1f} GB for the state directory and shuffle files, so the run may fail late"
+            )
+    return None
 
 
 def prepare_home(home: Path) -> None:
@@ -302,6 +324,10 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
     settings = Settings.from_env()
     if options.end_to_end:
         prepare_home(settings.home)
+        scratch = Path(os.environ.get("SPARK_LOCAL_DIRS", tempfile.gettempdir()).split(",")[0])
+        shortfall = disk_shortfall(options.scale_events, [settings.home, scratch])
+        if shortfall:
+            print(shortfall, file=sys.stderr)
     os.environ.setdefault("LAKEHOUSE_RUN_ID", f"bench-{int(time.time())}")
     bench = BenchRun(options)
     bench.results.update(
