@@ -28,7 +28,7 @@ from lakehouse import table_format
 from lakehouse.config import Settings
 from lakehouse.contracts.cdc import CDC_FEEDS, bronze_cdc_schema
 from lakehouse.contracts.events import bronze_events_columns
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, one_line
 from lakehouse.generate.landing import MANIFEST_DIR
 from lakehouse.ingest import parse, tables
 from lakehouse.spark import runtime_conf
@@ -243,9 +243,7 @@ def await_streams(queries: dict[str, StreamingQuery]) -> None:
             failure = failure or (landing_feed, exc)
     if failure is not None:
         feed, error = failure
-        raise LakehouseError(
-            f"ingesting {feed} failed: {str(error).strip().splitlines()[0][:300]}"
-        ) from error
+        raise LakehouseError(f"ingesting {feed} failed: {one_line(error)}") from error
 
 
 def drift_report(spark: SparkSession, database: str = tables.DATABASE) -> dict[str, Any]:
