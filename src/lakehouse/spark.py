@@ -24,7 +24,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse import table_format
 from lakehouse.config import Settings
-from lakehouse.errors import LakehouseError
+from lakehouse.errors import LakehouseError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
         spark = builder.getOrCreate()
     except Exception as exc:  # the JVM died before Py4J could say why: give the likely cause
         hint = f" ({fmt.reason})" if fmt.is_delta else ""
-        raise LakehouseError(f"Spark failed to start{hint}: {str(exc).splitlines()[0][:300]}") from exc
+        raise LakehouseError(f"Spark failed to start{hint}: {one_line(exc)}") from exc
     spark.sparkContext.setLogLevel("ERROR")
     quiet_query_context_loggers()
     log.info("Spark %s started: master=%s format=%s", spark.version, settings.master, fmt.name)

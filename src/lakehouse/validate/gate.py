@@ -25,6 +25,7 @@ from typing import Any
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
+from lakehouse.errors import one_line
 from lakehouse.validate.results import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, CheckResult
 from lakehouse.validate.suites import TableSuite
 
@@ -98,7 +99,7 @@ def _validate_table(spark: SparkSession, context: Any, source: Any, suite: Table
     try:
         parameters = suite.parameters(spark)
     except AnalysisException as exc:
-        detail = str(exc).strip().splitlines()[0][:200]
+        detail = one_line(exc, limit=200)
         return [CheckResult(SOURCE_GX, suite.table, PARAMETERS_CHECK, CRITICAL, ERROR, detail=detail)]
     frame = suite.prepare(spark.table(suite.table))
     batch = source.add_dataframe_asset(name=suite.name).add_batch_definition_whole_dataframe(suite.name)
