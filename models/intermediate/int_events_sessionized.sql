@@ -72,7 +72,11 @@ with_previous as (
         lag(events_in_scope.event_ts) over (
             partition by events_in_scope.visitor_id
             order by events_in_scope.event_ts, events_in_scope.event_id
-        ) as previous_event_ts
+        ) as previous_event_ts,
+        row_number() over (
+            partition by events_in_scope.visitor_id
+            order by events_in_scope.event_ts, events_in_scope.event_id
+        ) as visitor_event_number
     from events_in_scope
 ),
 
@@ -89,32 +93,28 @@ with_session_starts as (
     from with_previous
 ),
 
-with_session_numbers as (
+with_sessions as (
+    -- Running aggregates over the visitor's events in the same order as above, so Spark sorts the
+    -- events once: an event's session began at the latest session start so far.
     select
         with_session_starts.*,
-        sum(with_session_starts.is_session_start) over (
-            partition by with_session_starts.visitor_id
-            order by with_session_starts.event_ts, with_session_starts.event_id
-            rows between unbounded preceding and current row
-        ) as visitor_session_number
+        last_value(
+            case when with_session_starts.is_session_start = 1 then with_session_starts.event_id end, true
+        ) over visitor_so_far as session_first_event_id,
+        max(
+            case when with_session_starts.is_session_start = 1 then with_session_starts.event_ts end
+        ) over visitor_so_far as session_start_ts,
+        with_session_starts.visitor_event_number + 1 - max(
+            case
+                when with_session_starts.is_session_start = 1 then with_session_starts.visitor_event_number
+            end
+        ) over visitor_so_far as event_number_in_session
     from with_session_starts
-),
-
-with_sessions as (
-    select
-        with_session_numbers.*,
-        first_value(with_session_numbers.event_id) over (
-            partition by with_session_numbers.visitor_id, with_session_numbers.visitor_session_number
-            order by with_session_numbers.event_ts, with_session_numbers.event_id
-        ) as session_first_event_id,
-        min(with_session_numbers.event_ts) over (
-            partition by with_session_numbers.visitor_id, with_session_numbers.visitor_session_number
-        ) as session_start_ts,
-        row_number() over (
-            partition by with_session_numbers.visitor_id, with_session_numbers.visitor_session_number
-            order by with_session_numbers.event_ts, with_session_numbers.event_id
-        ) as event_number_in_session
-    from with_session_numbers
+    window visitor_so_far as (
+        partition by with_session_starts.visitor_id
+        order by with_session_starts.event_ts, with_session_starts.event_id
+        rows between unbounded preceding and current row
+    )
 ),
 
 final as (

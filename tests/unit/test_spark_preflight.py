@@ -105,6 +105,24 @@ def test_session_has_the_documented_settings(spark: SparkSession) -> None:
     assert spark_factory.get_spark() is spark  # one session per process
 
 
+def test_event_ids_are_written_without_a_parquet_dictionary(spark: SparkSession, tmp_path: Path) -> None:
+    """Few distinct values, so Parquet would keep a dictionary for both columns: only the session
+    setting turns it off for the event id column, in every table the session writes."""
+    import pyarrow.parquet as pq
+
+    id_column = spark_factory.UNIQUE_PER_ROW_COLUMN
+    spark.range(1000).selectExpr(
+        f"cast(id % 3 as string) as {id_column}", "cast(id % 3 as string) as event_type"
+    ).coalesce(1).write.parquet(str(tmp_path / "events"))
+    (written,) = (tmp_path / "events").glob("part-*.parquet")
+    columns = pq.ParquetFile(written).metadata.row_group(0)
+    has_dictionary = {
+        columns.column(i).path_in_schema: columns.column(i).dictionary_page_offset is not None
+        for i in range(columns.num_columns)
+    }
+    assert has_dictionary == {id_column: False, "event_type": True}
+
+
 def test_a_failed_query_is_not_logged_again_with_the_java_stack(
     spark: SparkSession, capfd: pytest.CaptureFixture[str]
 ) -> None:

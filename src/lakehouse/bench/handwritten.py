@@ -97,21 +97,25 @@ def bot_visitor_days(events: DataFrame, bot_agents: DataFrame, events_per_day: i
 
 
 def sessionized(events: DataFrame, gap_minutes: int) -> DataFrame:
-    """Session ids: a new session after more than `gap_minutes` idle; id = md5(visitor | first event)."""
+    """Session ids: a new session after more than `gap_minutes` idle; id = md5(visitor | first event).
+    Like the dbt model, every session figure is a running aggregate in the visitor's event order,
+    so the events are sorted once."""
     by_visitor = Window.partitionBy("visitor_id").orderBy("event_ts", "event_id")
+    so_far = by_visitor.rowsBetween(Window.unboundedPreceding, Window.currentRow)
     gap_micros = gap_minutes * 60 * 1_000_000
     previous = sf.lag("event_ts").over(by_visitor)
     starts = sf.when(previous.isNull(), 1).when(
         sf.unix_micros(sf.col("event_ts")) - sf.unix_micros(previous) > gap_micros, 1
     )
-    numbered = events.withColumn("is_start", starts.otherwise(0)).withColumn(
-        "session_number", sf.sum("is_start").over(by_visitor.rowsBetween(Window.unboundedPreceding, 0))
-    )
-    in_session = Window.partitionBy("visitor_id", "session_number").orderBy("event_ts", "event_id")
-    return numbered.withColumns(
+    started = events.withColumn("is_start", starts.otherwise(0))
+
+    def at_start(column: str) -> Column:
+        return sf.when(sf.col("is_start") == 1, sf.col(column))
+
+    return started.withColumns(
         {
-            "session_first_event_id": sf.first("event_id").over(in_session),
-            "session_start_ts": sf.min("event_ts").over(Window.partitionBy("visitor_id", "session_number")),
+            "session_first_event_id": sf.last(at_start("event_id"), ignorenulls=True).over(so_far),
+            "session_start_ts": sf.max(at_start("event_ts")).over(so_far),
         }
     ).withColumn("session_id", sf.md5(sf.concat_ws("|", "visitor_id", "session_first_event_id")))
 
