@@ -69,15 +69,13 @@ events_in_scope as (
 with_previous as (
     select
         events_in_scope.*,
-        lag(events_in_scope.event_ts) over (
-            partition by events_in_scope.visitor_id
-            order by events_in_scope.event_ts, events_in_scope.event_id
-        ) as previous_event_ts,
-        row_number() over (
-            partition by events_in_scope.visitor_id
-            order by events_in_scope.event_ts, events_in_scope.event_id
-        ) as visitor_event_number
+        lag(events_in_scope.event_ts) over visitor_order as previous_event_ts,
+        row_number() over visitor_order as visitor_event_number
     from events_in_scope
+    window visitor_order as (
+        partition by events_in_scope.visitor_id
+        order by events_in_scope.event_ts, events_in_scope.event_id
+    )
 ),
 
 with_session_starts as (

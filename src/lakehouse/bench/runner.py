@@ -75,13 +75,11 @@ class BenchRun:
         """Run stage `name`: its wall time, and the share of the machine's core time spent busy
         meanwhile (below 1 means cores stood idle, waiting on a single thread, I/O or the metastore)."""
         busy_before, total_before = cpu_busy_and_total()
-        started = time.perf_counter()
         try:
-            value = action()
+            seconds, value = micro.timed(action)
         except BaseException:
             self.results["failed_stage"] = name
             raise
-        seconds = time.perf_counter() - started
         busy_after, total_after = cpu_busy_and_total()
         elapsed = total_after - total_before
         self.stage(name, seconds, (busy_after - busy_before) / elapsed if elapsed > 0 else None)
