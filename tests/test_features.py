@@ -25,6 +25,7 @@ from lakehouse.features.users import (
     summarize_users,
     user_features,
 )
+from lakehouse.recommend.similarity import item_similarity
 
 AS_OF = pd.Timestamp("2026-03-10 12:00:00")
 EVENT_DDL = (  # in events_frame column order: createDataFrame matches columns by position
@@ -285,13 +286,15 @@ class TestItemFeatures:
     def test_spark_edge_by_hand(self, spark: SparkSession) -> None:
         events = spark_events(spark, events_frame(ITEM_ROWS))
         products = spark.createDataFrame([("p1",), ("p2",), ("p3",), ("p4",)], "product_id string")
-        result = item_features(events, products, window_days=1, max_items_per_session=10, buckets=2)
+        similarity = item_similarity(events, top_k=1, max_items_per_session=10)
+        result = item_features(events, products, similarity, window_days=1, buckets=2)
         items = result.toPandas().set_index("product_id")
         assert (items.loc["p1", "views"], items.loc["p1", "carts"], items.loc["p1", "purchases"]) == (2, 1, 1)
         assert items.loc["p1", "view_to_purchase_rate"] == 0.5
         assert (items.loc["p1", "views_recent_window"], items.loc["p1", "views_prior_window"]) == (1, 1)
         assert items.loc["p2", "views"] == 1  # the bot's view does not count
-        assert items.loc["p1", "co_view_degree"] == 2  # with p2 in s1 and p3 in s2
+        # with p2 in s1 and p3 in s2: both count, though similarity keeps only the top neighbour
+        assert items.loc["p1", "co_view_degree"] == 2
         assert items.loc["p4", "views"] == 0
         assert items.loc["p4", "co_view_degree"] == 0
         assert items.loc["p4", "popularity_trend"] == 1.0

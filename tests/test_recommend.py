@@ -223,6 +223,9 @@ class TestOnSpark:
         assert by_item.loc["b", "neighbour_product_id"] == "a"
         assert by_item.loc["d", "similarity"] == pytest.approx(1 / math.sqrt(3))
         assert by_item.loc["a", "co_sessions"] == 2
+        # a was seen with b and with d; the degree counts both, not just the top_k kept
+        assert by_item.loc["a", "co_view_degree"] == 2
+        assert by_item.loc["b", "co_view_degree"] == 1
         assert sorted(result["pair_id"]) == ["a>b", "b>a", "d>a"]
         assert set(result["neighbour_rank"]) == {1}
 

@@ -8,7 +8,6 @@ from pyspark.sql import functions as sf
 
 from lakehouse.features.events import human_events, latest_event_ts
 from lakehouse.features.standardize import standardize_columns
-from lakehouse.recommend.similarity import co_view_degree
 
 DAILY_ACTIVITY_SCHEMA = (
     "product_id string, event_date date, views long, carts long, purchases long, revenue_usd double"
@@ -101,13 +100,10 @@ def daily_item_activity(events: DataFrame) -> DataFrame:
 
 
 def item_features(
-    events: DataFrame,
-    products: DataFrame,
-    window_days: int,
-    max_items_per_session: int,
-    buckets: int = 16,
+    events: DataFrame, products: DataFrame, similarity: DataFrame, window_days: int, buckets: int = 16
 ) -> DataFrame:
-    """Spark edge: one row per product in `products` (a product without events gets zero counts)."""
+    """Spark edge: one row per product in `products` (a product without events gets zero counts);
+    co_view_degree comes from `similarity` (item_similarity: the degree on every row of a product)."""
     as_of = latest_event_ts(events)
 
     def summarize(daily: pd.DataFrame) -> pd.DataFrame:
@@ -115,13 +111,14 @@ def item_features(
 
     bucket = sf.pmod(sf.hash("product_id"), sf.lit(buckets))
     activity = daily_item_activity(events).groupBy(bucket).applyInPandas(summarize, ITEM_ACTIVITY_SCHEMA)
+    degree = similarity.select("product_id", "co_view_degree").distinct()
     counts = ("views", "carts", "purchases", "views_recent_window", "views_prior_window", "co_view_degree")
     features = (
         products.select("product_id")
         .where(sf.col("product_id").isNotNull())
         .distinct()
         .join(activity, "product_id", "left")
-        .join(co_view_degree(events, max_items_per_session), "product_id", "left")
+        .join(degree, "product_id", "left")
         .fillna({**dict.fromkeys(counts, 0), "revenue_usd": 0.0, "popularity_trend": 1.0})
     )
     return standardize_columns(features, STANDARDIZED_COLUMNS)

@@ -57,7 +57,9 @@ def item_similarity(events: DataFrame, top_k: int, max_items_per_session: int) -
     """Top-`top_k` neighbours per product by cosine similarity of their session sets.
 
     similarity = co_sessions / sqrt(sessions(product) * sessions(neighbour)), in (0, 1]; ties are
-    broken by co_sessions, then by neighbour id, so the ranking is deterministic.
+    broken by co_sessions, then by neighbour id, so the ranking is deterministic. Each row also
+    carries the product's `co_view_degree`, its neighbours before the cut (item_features reads it
+    here instead of forming the pairs again).
     """
     items = session_items(events, max_items_per_session)
     support = items.groupBy("product_id").agg(sf.count(sf.lit(1)).alias("product_sessions"))
@@ -79,6 +81,7 @@ def item_similarity(events: DataFrame, top_k: int, max_items_per_session: int) -
     )
     return (
         scored.withColumn("neighbour_rank", sf.row_number().over(order))
+        .withColumn("co_view_degree", sf.count(sf.lit(1)).over(Window.partitionBy("product_id")))
         .where(sf.col("neighbour_rank") <= top_k)
         .select(
             sf.concat_ws(">", "product_id", "neighbour_product_id").alias("pair_id"),
@@ -89,11 +92,6 @@ def item_similarity(events: DataFrame, top_k: int, max_items_per_session: int) -
             sf.col("co_sessions").cast("long").alias("co_sessions"),
             sf.col("product_sessions").cast("long").alias("product_sessions"),
             sf.col("neighbour_sessions").cast("long").alias("neighbour_sessions"),
+            sf.col("co_view_degree").cast("long").alias("co_view_degree"),
         )
     )
-
-
-def co_view_degree(events: DataFrame, max_items_per_session: int) -> DataFrame:
-    """Per product: how many distinct products were co-viewed with it in some session."""
-    pairs = co_occurrence(session_items(events, max_items_per_session))
-    return pairs.groupBy("product_id").agg(sf.count(sf.lit(1)).cast("long").alias("co_view_degree"))
