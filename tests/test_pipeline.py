@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -67,6 +68,25 @@ def test_incremental_watermark_compiles_to_a_literal_parquet_can_skip_by(
     staged_scans = [line for line in plan.splitlines() if "stg_clickstream__events[" in line]
     pushed = "PushedFilters: [IsNotNull(_ingested_at), GreaterThan(_ingested_at,"
     assert any(pushed in scan for scan in staged_scans)
+
+
+def test_rebuilt_dates_compile_to_literals_so_an_idle_run_reads_nothing(
+    run_summary: dict[str, object], spark: SparkSession, pipeline_target: str
+) -> None:
+    """On a built warehouse with nothing new, the dates an incremental model would rebuild compile to
+    an empty literal list (not an `in (subquery)` Spark evaluates while reading every partition), so
+    fct_events plans no scan at all."""
+    from lakehouse import dbt_runner
+
+    models = ("fct_events", "fct_daily_user_activity", "int_visitor_days_classified")
+    assert dbt_runner.invoke(["compile", "--select", *models], "ci").success
+    compiled = {m: next(Path(pipeline_target).glob(f"compiled/**/{m}.sql")).read_text() for m in models}
+    for model, sql in compiled.items():
+        assert re.search(r"event_date in \(\s*cast\(null as date\)\s*\)", sql), model
+    # the late-product check against its own rows ran at compile time, not in the model's query
+    assert "marts.fct_events" not in compiled["fct_events"]
+    plan = spark.sql(compiled["fct_events"])._jdf.queryExecution().executedPlan().toString()
+    assert plan.startswith("LocalTableScan <empty>"), plan[:500]
 
 
 def test_event_coverage_test_finds_lost_changed_and_unsessioned_events(

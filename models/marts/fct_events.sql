@@ -8,20 +8,17 @@
     meta={'delta_zorder_by': ['user_id', 'product_id']},
 ) }}
 
-{#- Incremental runs take the event dates int_events_sessionized rebuilt in this run (rows
-    sessionized after this table's newest `_sessionized_at`), plus the dates of already-built
-    events that a product version ingested since this table's newest `_built_at` re-categorizes
-    (a late-arriving product dimension). Both are whole dates, as the Parquet partition overwrite
-    requires. -#}
-with product_versions as (
-    select * from {{ ref('int_product_changes_historized') }}
-),
+{#- Incremental runs rebuild whole event dates, as the Parquet partition overwrite requires: the
+    dates int_events_sessionized rebuilt in this run (rows sessionized after this table's newest
+    `_sessionized_at`), plus the dates of already-built events that a product version ingested
+    since this table's newest `_built_at` re-categorizes (a late-arriving product dimension). The
+    dates are read when the model compiles (literal_dates), so only their partitions are read. -#}
 
--- the product version in force when the event happened: each version covers the time from its
--- valid_from to the next version's (a delete does not end it, so events of a deleted product keep
--- its category), the first version also covers anything earlier. Point in time, so a later
--- change of a product never rewrites old events: incremental runs and full refreshes agree.
-product_periods as (
+{#- the product version in force when the event happened: each version covers the time from its
+    valid_from to the next version's (a delete does not end it, so events of a deleted product keep
+    its category), the first version also covers anything earlier. Point in time, so a later
+    change of a product never rewrites old events: incremental runs and full refreshes agree. -#}
+{%- set product_periods_sql -%}
     select
         product_versions.product_id,
         product_versions.category_id,
@@ -33,30 +30,36 @@ product_periods as (
             partition by product_versions.product_id order by product_versions.version_lsn
         ) = 1 as is_first_version,
         product_versions._ingested_at
-    from product_versions
-),
-{%- if is_incremental() %}
+    from {{ ref('int_product_changes_historized') }} as product_versions
+{%- endset %}
 
--- a version that arrived after the last build changes the category of the product's events from
--- its valid_from on; a first version (a product seen in events before its CDC record, or an older
--- version delivered late) changes all of them
-recategorized_dates as (
-    select distinct built.event_date
+{%- if is_incremental() %}
+{#- a version that arrived after the last build changes the category of the product's events from
+    its valid_from on; a first version (a product seen in events before its CDC record, or an older
+    version delivered late) changes all of them -#}
+{%- set rebuilt_dates_sql -%}
+    select sessionized.event_date
+    from {{ ref('int_events_sessionized') }} as sessionized
+    where {{ newer_than_this('sessionized._sessionized_at', '_sessionized_at') }}
+    union
+    select built.event_date
     from {{ this }} as built
-    inner join product_periods as changed
+    inner join ({{ product_periods_sql }}) as changed
         on built.product_id = changed.product_id
     where
         {{ newer_than_this('changed._ingested_at', '_built_at') }}
         and (built.event_ts >= changed.valid_from or changed.is_first_version)
-),
+{%- endset %}
 {%- endif %}
+
+with product_periods as (
+    {{ product_periods_sql }}
+),
 
 sessionized_events as (
     select * from {{ ref('int_events_sessionized') }}
     {%- if is_incremental() %}
-    where
-        {{ newer_than_this('_sessionized_at', '_sessionized_at') }}
-        or event_date in (select recategorized_dates.event_date from recategorized_dates)
+    where event_date in ({{ literal_dates(rebuilt_dates_sql) }})
     {%- endif %}
 ),
 
