@@ -6,7 +6,7 @@
     condition, makes it list and read every partition's files. Where {{ this }} is not a table
     (parsing, a unit test's fixture, an inline compile) the list is the subquery itself. -#}
 {% macro literal_dates(dates_sql) -%}
-    {%- if execute and this is not string and load_relation(this) is not none -%}
+    {%- if this_is_a_table() -%}
         {%- set dates = run_query(
             'select distinct cast(listed.date_value as string) from (' ~ dates_sql ~ ') as listed (date_value)'
         ).columns[0].values() | reject('none') | sort -%}

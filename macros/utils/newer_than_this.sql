@@ -7,10 +7,9 @@
     the whole history. Where {{ this }} is not a table (parsing, a unit test's fixture, an inline
     compile) the predicate keeps the subquery. -#}
 {% macro newer_than_this(column, this_column) -%}
-    {%- set this_table = load_relation(this) if execute and this is not string else none -%}
-    {%- if this_table is not none -%}
+    {%- if this_is_a_table() -%}
         {%- set newest = run_query(
-            'select max(unix_micros(' ~ this_column ~ ')) from ' ~ this_table
+            'select max(unix_micros(' ~ this_column ~ ')) from ' ~ this
         ).columns[0].values()[0] -%}
         {{ column }} > {{ 'timestamp_micros(%d)' % newest if newest is not none else 'cast(null as timestamp)' }}
     {%- else -%}
