@@ -11,27 +11,30 @@
     across midnight. Sessions are computed over a further lookback margin so that the rebuilt
     dates see their neighbours' events, and, for a visitor whose session on a rebuilt date began
     even earlier (a bot active around the clock keeps one session for weeks), from the day that
-    session began. On Parquet the rebuilt dates replace their partitions. -#}
+    session began. On Parquet the rebuilt dates replace their partitions. The rebuilt dates are
+    read when the model compiles (literal_dates), so only their partitions are read. -#}
 {%- set gap_micros = var('session_gap_minutes') * 60 * 1000000 -%}
 {%- set lookback_days = var('session_lookback_days') -%}
+
+{%- if is_incremental() %}
+{%- set rebuilt_dates_sql -%}
+    select distinct date_add(new_events.event_date, day_offsets.day_offset) as event_date
+    from {{ ref('stg_clickstream__events') }} as new_events
+    cross join (
+        select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
+    ) as day_offsets
+    where {{ newer_than_this('new_events._ingested_at', '_ingested_at') }}
+{%- endset %}
+{%- set rebuilt_dates = literal_dates(rebuilt_dates_sql) %}
+{%- endif %}
 
 with events as (
     select * from {{ ref('stg_clickstream__events') }}
 ),
 
 {% if is_incremental() %}
-dates_with_new_events as (
-    select distinct events.event_date
-    from events
-    where {{ newer_than_this('events._ingested_at', '_ingested_at') }}
-),
-
 rebuilt_dates as (
-    select distinct date_add(dates_with_new_events.event_date, day_offsets.day_offset) as event_date
-    from dates_with_new_events
-    cross join (
-        select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
-    ) as day_offsets
+    {{ rebuilt_dates_sql }}
 ),
 
 scope as (
@@ -46,7 +49,7 @@ long_sessions as (
         this_table.visitor_id,
         to_date(min(this_table.session_start_ts)) as first_date
     from {{ this }} as this_table
-    where this_table.event_date in (select rebuilt_dates.event_date from rebuilt_dates)
+    where this_table.event_date in ({{ rebuilt_dates }})
     group by this_table.visitor_id
     having to_date(min(this_table.session_start_ts)) < (select scope.first_date from scope)
 ),
@@ -145,7 +148,7 @@ final as (
         current_timestamp() as _sessionized_at
     from with_sessions
     {%- if is_incremental() %}
-    where with_sessions.event_date in (select rebuilt_dates.event_date from rebuilt_dates)
+    where with_sessions.event_date in ({{ rebuilt_dates }})
     {%- endif %}
 )
 
