@@ -11,10 +11,12 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse.recommend.evaluation import (
+    MIN_USERS_TO_COMPARE,
     MODEL_POPULARITY,
     MODEL_RECOMMENDER,
     RecommenderParams,
     evaluate_recommenders,
+    last_day_split,
     ranking_metrics,
 )
 from lakehouse.recommend.recommender import (
@@ -22,6 +24,7 @@ from lakehouse.recommend.recommender import (
     POPULAR_LIMIT,
     SOURCE_POPULAR,
     SOURCE_SIMILAR,
+    category_popularity,
     popular_products,
     rank_recommendations,
     recommend,
@@ -30,7 +33,7 @@ from lakehouse.recommend.recommender import (
     top_candidates,
     user_interest,
 )
-from lakehouse.recommend.run_step import MIN_USERS_TO_GATE, quality_summary
+from lakehouse.recommend.run_step import quality_summary
 from lakehouse.recommend.similarity import item_similarity
 from tests.test_features import event, events_frame, spark_events
 
@@ -131,6 +134,27 @@ class TestTopCandidates:
         ]
         sellable = top_candidates(interest, neighbours, n=2, self_weight=1.0, sellable={"z"})
         assert list(sellable["product_id"]) == ["z", "z"]
+
+    def test_popular_products_of_the_liked_categories_by_hand(self) -> None:
+        interest = interest_rows(
+            [("u1", "x", 2.0, True), ("u1", "y", 1.0, False), ("u2", "w", -1.0, False)]
+        ).assign(category_id=["c1", "c1", "c2"])
+        categories = pd.DataFrame(
+            [("c1", "x", 0.5), ("c1", "p", 0.3), ("c1", "q", 0.2), ("c2", "r", 1.0)],
+            columns=["category_id", "product_id", "share"],
+        )
+        top = top_candidates(
+            interest, NO_NEIGHBOURS, n=3, self_weight=1.0, categories=categories, category_weight=10.0
+        )
+        # u1 likes c1 with interest 3 (x bought, y not): p = 10*0.3*3, q = 10*0.2*3, y = 1 (itself)
+        # plus 10*0*3 (not among c1's popular); x was bought. u2 likes nothing, so no c2 product.
+        assert [tuple(row) for row in top.itertuples(index=False)] == [
+            ("u1", "p", pytest.approx(9.0)),
+            ("u1", "q", pytest.approx(6.0)),
+            ("u1", "y", 1.0),
+        ]
+        without = top_candidates(interest, NO_NEIGHBOURS, n=3, self_weight=1.0, categories=categories)
+        assert list(without["product_id"]) == ["y"]
 
     def test_cutting_at_n_changes_no_recommendation(self) -> None:
         rng = np.random.default_rng(3)
@@ -262,6 +286,27 @@ class TestOnSpark:
         baseline = baseline.toPandas()
         assert "a" not in set(baseline.loc[baseline["user_id"] == "u4", "product_id"])
 
+    def test_category_popularity_by_hand(self, spark: SparkSession) -> None:
+        rows = [
+            event("u1", "s1", "2026-03-01 10:00:00", "purchase", "a", "c1"),
+            event("u2", "s2", "2026-03-01 10:00:00", "purchase", "a", "c1"),
+            event("u2", "s2", "2026-03-01 10:01:00", "product_view", "b", "c1"),
+            event("u3", "s3", "2026-03-01 10:00:00", "product_view", "b", "c1"),
+            event("u3", "s3", "2026-03-01 10:01:00", "product_view", "c", "c1"),
+            event("u4", "s4", "2026-03-01 10:00:00", "product_view", "d", "c2"),
+            event("bot", "s5", "2026-03-01 10:00:00", "purchase", "c", "c1", bot=True),
+        ]
+        events = spark_events(spark, events_frame(rows))
+        shares = category_popularity(events, per_category=2).sort_values(["category_id", "share"])
+        # c1: a has 2 buyers (2.0), b 2 viewers (0.2), c 1 viewer (0.1; the bot's purchase does not
+        # count) and is cut at 2 per category; c2: d alone
+        assert [(row.category_id, row.product_id) for row in shares.itertuples()] == [
+            ("c1", "b"),
+            ("c1", "a"),
+            ("c2", "d"),
+        ]
+        assert list(shares["share"]) == pytest.approx([0.2 / 2.3, 2.0 / 2.3, 1.0])
+
     def test_recommender_beats_popularity_on_a_world_with_tastes(self, spark: SparkSession) -> None:
         events = spark_events(spark, events_frame(taste_world()))
         result = evaluate_recommenders(spark, events, RecommenderParams(), k=10).toPandas()
@@ -272,6 +317,19 @@ class TestOnSpark:
         assert by_model.loc[MODEL_RECOMMENDER, "recall"] > by_model.loc[MODEL_POPULARITY, "recall"]
         assert by_model.loc[MODEL_RECOMMENDER, "eval_date"] == dt.date(2026, 3, 4)
         assert by_model.loc[MODEL_RECOMMENDER, "train_end_date"] == dt.date(2026, 3, 3)
+
+    def test_a_straggler_date_is_not_the_evaluation_day(self, spark: SparkSession) -> None:
+        # one session running past midnight opens 2026-03-05 with a single buyer
+        straggler = event("u0", "u0s8", "2026-03-05 00:05:00", "purchase", "pop1")
+        events = spark_events(spark, events_frame([*taste_world(), straggler]))
+        day, train, purchased = last_day_split(events)
+        assert day == dt.date(2026, 3, 4)
+        assert purchased.count() == 30
+        assert train.agg({"event_ts": "max"}).first()[0] < dt.datetime(2026, 3, 4)
+        # no date has enough buyers: the newest date with a purchase, whatever its size
+        day, _train, purchased = last_day_split(events, min_buyers=31)
+        assert day == dt.date(2026, 3, 5)
+        assert purchased.collect() == [("u0", "pop1")]
 
 
 def taste_world() -> list[tuple[object, ...]]:
@@ -324,11 +382,11 @@ class TestRunSummary:
         assert "does not beat popularity" in failures[0]
 
     def test_too_few_users_report_without_gating(self) -> None:
-        summary, failures = quality_summary(self.rows(0.0, 0.0, users=MIN_USERS_TO_GATE - 1))
+        summary, failures = quality_summary(self.rows(0.0, 0.0, users=MIN_USERS_TO_COMPARE - 1))
         assert failures == []
         assert summary["reco_quality_gated"] is False
         assert summary["reco_hit_rate_at_10"] == 0.0
-        _summary, gated = quality_summary(self.rows(0.0, 0.0, users=MIN_USERS_TO_GATE))
+        _summary, gated = quality_summary(self.rows(0.0, 0.0, users=MIN_USERS_TO_COMPARE))
         assert len(gated) == 1
 
     def test_missing_model_row_is_a_failed_check(self) -> None:

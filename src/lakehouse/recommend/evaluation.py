@@ -13,6 +13,7 @@ from lakehouse.recommend.recommender import (
     NO_NEIGHBOURS,
     POPULAR_LIMIT,
     RecommenderParams,
+    category_popularity,
     neighbour_table,
     popular_products,
     recommend_in_buckets,
@@ -22,6 +23,9 @@ from lakehouse.recommend.similarity import item_similarity
 
 MODEL_RECOMMENDER = "item_similarity"
 MODEL_POPULARITY = "popularity"
+# Below this many evaluated users a hit-rate comparison is noise (one buyer moves it by several
+# points): the evaluation day needs this many buyers, and the run gates on the figures only then.
+MIN_USERS_TO_COMPARE = 30
 EVALUATION_SCHEMA = (
     "model_name string, k int, users_evaluated long, hit_rate double, recall double, "
     "train_end_date date, eval_date date"
@@ -47,18 +51,25 @@ def ranking_metrics(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -
     return len(per_user), hit_rate, recall
 
 
-def last_day_split(events: DataFrame) -> tuple[dt.date, DataFrame, DataFrame]:
-    """(last day, events before it, the last day's non-bot purchases as (user_id, product_id)).
+def last_day_split(
+    events: DataFrame, min_buyers: int = MIN_USERS_TO_COMPARE
+) -> tuple[dt.date, DataFrame, DataFrame]:
+    """(evaluation day, events before it, that day's non-bot purchases as (user_id, product_id)).
 
-    The last day is the newest date with a non-bot purchase: a few events with clocks running
-    ahead can open a newer date that has nothing to evaluate.
+    The evaluation day is the newest date with at least `min_buyers` non-bot buyers. The newest
+    dates can hold only a few events (sessions running past midnight, clocks running ahead): on the
+    1M bench data the newest date had 43 events and one buyer, against ~150 on a whole day. Without
+    such a date it is the newest date with a non-bot purchase (too few users to compare, so the run
+    reports the figures without gating on them), and without any purchase the newest event's date.
     """
     event_date = sf.to_date("event_ts")
     human_purchases = human_events(events).where(
         (sf.col("event_type") == "purchase") & sf.col("product_id").isNotNull()
     )
-    newest = human_purchases.agg(sf.max(event_date)).first()
-    last_day = newest[0] if newest is not None and newest[0] is not None else latest_event_ts(events).date()
+    buyers = human_purchases.groupBy(event_date.alias("day")).agg(sf.count_distinct("user_id").alias("n"))
+    newest = buyers.agg(sf.max(sf.when(sf.col("n") >= min_buyers, sf.col("day"))), sf.max("day")).first()
+    days = [day for day in (newest or []) if day is not None]
+    last_day = days[0] if days else latest_event_ts(events).date()
     train = events.where(event_date < sf.lit(last_day))
     purchased = (
         human_purchases.where(event_date == sf.lit(last_day)).select("user_id", "product_id").distinct()
@@ -76,7 +87,8 @@ def evaluate_recommenders(
     eval_users = spark.createDataFrame(relevant[["user_id"]].drop_duplicates(), "user_id string")
     n = max(k, params.n)
     # Both models share the training interest and the popular products; the baseline scores no
-    # neighbours and nothing by itself, so it recommends popular products the user has not bought.
+    # neighbours, no categories and nothing by itself, so it recommends popular products the user
+    # has not bought.
     interest = (
         user_interest(train, latest_event_ts(train), params.half_life_days)
         .join(eval_users, "user_id", "left_semi")
@@ -86,7 +98,14 @@ def evaluate_recommenders(
     similarity = item_similarity(train, params.top_k, params.max_items_per_session)
     candidates = {
         MODEL_RECOMMENDER: recommend_in_buckets(
-            eval_users, interest, neighbour_table(similarity), popular, n=n, self_weight=params.self_weight
+            eval_users,
+            interest,
+            neighbour_table(similarity),
+            popular,
+            n=n,
+            self_weight=params.self_weight,
+            categories=category_popularity(train),
+            category_weight=params.category_weight,
         ),
         MODEL_POPULARITY: recommend_in_buckets(
             eval_users, interest, NO_NEIGHBOURS, popular, n=n, self_weight=0.0

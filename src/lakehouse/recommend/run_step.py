@@ -7,15 +7,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from lakehouse import dbt_runner
-from lakehouse.recommend.evaluation import MODEL_POPULARITY, MODEL_RECOMMENDER
+from lakehouse.recommend.evaluation import MIN_USERS_TO_COMPARE, MODEL_POPULARITY, MODEL_RECOMMENDER
 
 if TYPE_CHECKING:
     from lakehouse.pipeline import RunContext
 
 EVALUATION_MODEL = "reco_evaluation"
-# Below this many evaluated users a hit-rate comparison is noise (one buyer moves it by several
-# points), so a tiny sample reports the figures without gating the run on them.
-MIN_USERS_TO_GATE = 30
 
 
 def built_relation(model_name: str) -> str | None:
@@ -43,7 +40,7 @@ def quality_summary(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[st
         summary[f"{prefix}_recall_at_{row['k']}"] = _rounded(row["recall"])
     reco, popular = by_model[MODEL_RECOMMENDER]["hit_rate"], by_model[MODEL_POPULARITY]["hit_rate"]
     users = by_model[MODEL_RECOMMENDER]["users_evaluated"] or 0
-    summary["reco_quality_gated"] = users >= MIN_USERS_TO_GATE
+    summary["reco_quality_gated"] = users >= MIN_USERS_TO_COMPARE
     if not summary["reco_quality_gated"]:
         return summary, []
     if reco is None or popular is None or math.isnan(reco) or not reco > popular:
@@ -76,5 +73,5 @@ def reco_quality_step(ctx: RunContext) -> None:
     if not summary.get("reco_quality_gated", True):
         print(
             f"  WARNING recommender vs popularity not gated: {summary['reco_users_evaluated']} users "
-            f"evaluated, fewer than {MIN_USERS_TO_GATE} (land more data for a meaningful comparison)"
+            f"evaluated, fewer than {MIN_USERS_TO_COMPARE} (land more data for a meaningful comparison)"
         )
