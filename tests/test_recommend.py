@@ -26,6 +26,7 @@ from lakehouse.recommend.recommender import (
     SOURCE_SIMILAR,
     category_popularity,
     popular_products,
+    product_popularity,
     rank_recommendations,
     recommend,
     recommend_in_buckets,
@@ -281,7 +282,7 @@ class TestOnSpark:
         assert list(u9["source"]) == [SOURCE_POPULAR] * 3  # cold start
         assert list(u9["product_id"]) == ["a", "b", "c"]
         interest = user_interest(events, pd.Timestamp("2026-03-01 13:01:00"), 7.0)
-        popular = popular_products(events, POPULAR_LIMIT)
+        popular = popular_products(product_popularity(events), POPULAR_LIMIT)
         baseline = recommend_in_buckets(users, interest, NO_NEIGHBOURS, popular, n=3, self_weight=0.0)
         baseline = baseline.toPandas()
         assert "a" not in set(baseline.loc[baseline["user_id"] == "u4", "product_id"])
@@ -297,7 +298,9 @@ class TestOnSpark:
             event("bot", "s5", "2026-03-01 10:00:00", "purchase", "c", "c1", bot=True),
         ]
         events = spark_events(spark, events_frame(rows))
-        shares = category_popularity(events, per_category=2).sort_values(["category_id", "share"])
+        shares = category_popularity(product_popularity(events), per_category=2).sort_values(
+            ["category_id", "share"]
+        )
         # c1: a has 2 buyers (2.0), b 2 viewers (0.2), c 1 viewer (0.1; the bot's purchase does not
         # count) and is cut at 2 per category; c2: d alone
         assert [(row.category_id, row.product_id) for row in shares.itertuples()] == [

@@ -16,6 +16,7 @@ from lakehouse.recommend.recommender import (
     category_popularity,
     neighbour_table,
     popular_products,
+    product_popularity,
     recommend_in_buckets,
     user_interest,
 )
@@ -94,7 +95,8 @@ def evaluate_recommenders(
         .join(eval_users, "user_id", "left_semi")
         .persist()
     )
-    popular = popular_products(train, POPULAR_LIMIT)
+    popularity = product_popularity(train)
+    popular = popular_products(popularity, POPULAR_LIMIT)
     similarity = item_similarity(train, params.top_k, params.max_items_per_session)
     candidates = {
         MODEL_RECOMMENDER: recommend_in_buckets(
@@ -104,7 +106,7 @@ def evaluate_recommenders(
             popular,
             n=n,
             self_weight=params.self_weight,
-            categories=category_popularity(train),
+            categories=category_popularity(popularity),
             category_weight=params.category_weight,
         ),
         MODEL_POPULARITY: recommend_in_buckets(

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import age_in_days_column, human_events, latest_event_ts
@@ -135,49 +135,41 @@ def user_interest(events: DataFrame, as_of: pd.Timestamp, half_life_days: float)
     )
 
 
-def popular_products(events: DataFrame, limit: int, sellable: DataFrame | None = None) -> list[str]:
-    """The `limit` most popular products: most distinct buyers, then most viewers, then product id."""
-    ranked = (
+def product_popularity(events: DataFrame, sellable: DataFrame | None = None) -> pd.DataFrame:
+    """One row per product with non-bot events, collected (one id per product is small): product_id,
+    category_id (the greatest its events carried, as in user_interest), distinct buyers and users."""
+    return (
         _sellable_only(human_events(events).where(sf.col("product_id").isNotNull()), sellable)
         .groupBy("product_id")
         .agg(
+            sf.max("category_id").alias("category_id"),
             sf.count_distinct(sf.when(sf.col("event_type") == "purchase", sf.col("user_id"))).alias("buyers"),
             sf.count_distinct("user_id").alias("users"),
         )
-        .orderBy(sf.desc("buyers"), sf.desc("users"), sf.asc("product_id"))
-        .limit(limit)
+        .toPandas()
     )
-    return [row["product_id"] for row in ranked.collect()]
 
 
-def category_popularity(
-    events: DataFrame, per_category: int = CATEGORY_CANDIDATES, sellable: DataFrame | None = None
-) -> pd.DataFrame:
-    """The `per_category` most popular products of each category, collected, as (category_id,
-    product_id, share): share = the product's popularity / its category's, popularity = distinct
-    buyers + VISITOR_WEIGHT x the other distinct users (non-bot, with the events' category)."""
-    is_purchase = sf.col("event_type") == "purchase"
-    per_product = (
-        _sellable_only(human_events(events).where(sf.col("product_id").isNotNull()), sellable)
-        .where(sf.col("category_id").isNotNull())
-        .groupBy("category_id", "product_id")
-        .agg(
-            sf.count_distinct(sf.when(is_purchase, sf.col("user_id"))).alias("buyers"),
-            sf.count_distinct("user_id").alias("users"),
-        )
-        .withColumn(
-            "popularity", sf.col("buyers") + sf.lit(VISITOR_WEIGHT) * (sf.col("users") - sf.col("buyers"))
-        )
+def popular_products(popularity: pd.DataFrame, limit: int) -> list[str]:
+    """The `limit` most popular products (product_popularity): most distinct buyers, then most
+    users, then product id."""
+    ranked = popularity.sort_values(["buyers", "users", "product_id"], ascending=[False, False, True])
+    return list(ranked["product_id"].head(limit))
+
+
+def category_popularity(popularity: pd.DataFrame, per_category: int = CATEGORY_CANDIDATES) -> pd.DataFrame:
+    """The `per_category` most popular products of each category (product_popularity) as
+    (category_id, product_id, share): popularity = buyers + VISITOR_WEIGHT x the other users, share
+    = the product's popularity / its category's."""
+    known = popularity.dropna(subset=["category_id"])
+    score = known["buyers"] + VISITOR_WEIGHT * (known["users"] - known["buyers"])
+    shares = known.assign(
+        popularity=score, share=score / score.groupby(known["category_id"]).transform("sum")
     )
-    in_category = Window.partitionBy("category_id")
-    ranked = Window.partitionBy("category_id").orderBy(sf.desc("popularity"), sf.asc("product_id"))
-    shares = (
-        per_product.withColumn("share", sf.col("popularity") / sf.sum("popularity").over(in_category))
-        .withColumn("_rank", sf.row_number().over(ranked))
-        .where(sf.col("_rank") <= per_category)
-        .select("category_id", "product_id", "share")
+    ranked = shares.sort_values(["category_id", "popularity", "product_id"], ascending=[True, False, True])
+    return (
+        ranked.groupby("category_id").head(per_category)[list(NO_CATEGORIES.columns)].reset_index(drop=True)
     )
-    return pd.DataFrame(shares.toPandas(), columns=NO_CATEGORIES.columns)
 
 
 def top_candidates(
@@ -402,16 +394,17 @@ def recommend(
         if sellable is None
         else frozenset(row["product_id"] for row in sellable.select("product_id").distinct().collect())
     )
+    popularity = product_popularity(events, sellable)
     return recommend_in_buckets(
         users,
         user_interest(events, as_of, half_life_days),
         neighbour_table(similarity),
-        popular_products(events, popular_limit, sellable),
+        popular_products(popularity, popular_limit),
         n=n,
         self_weight=self_weight,
         buckets=buckets,
         sellable=sellable_ids,
-        categories=category_popularity(events, sellable=sellable) if category_weight else NO_CATEGORIES,
+        categories=category_popularity(popularity),
         category_weight=category_weight,
     )
 
