@@ -194,6 +194,11 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "peak_rss_mb": {"driver_jvm": 900.0, "total": 1200.0},
         "udf_vectorized_speedup": 12.0,
         "tuned_vs_default_speedup": 1.2,
+        "recommendations": {
+            "reco_hit_rate_at_10": 0.109,
+            "popularity_hit_rate_at_10": 0.0192,
+            "reco_users_evaluated": 156,
+        },
     }
     samples = RssSampler().samples
 
@@ -212,6 +217,7 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "end_to_end_seconds": "not measured",
     }
     assert "fct_sessions" in table
+    assert "recommendations: hit-rate@10 0.109 vs popularity 0.0192 (156 users evaluated)" in table
     assert "  ingest                                 2.0       87%" in table.splitlines()
     ten_million = {"scale_events": 10_000_000, "end_to_end_seconds": 1_100.0}
     assert report.target_verdicts(ten_million)["end_to_end_seconds"] == "met"

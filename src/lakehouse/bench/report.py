@@ -74,6 +74,13 @@ def format_table(results: dict[str, Any]) -> str:
         lines += ["", f"{'slowest dbt models':<34}{'seconds':>10}"]
         for name, seconds in sorted(models.items(), key=lambda item: -item[1])[:8]:
             lines.append(f"  {name:<32}{seconds:>10.1f}")
+    quality = results.get("recommendations", {})
+    if "reco_hit_rate_at_10" in quality:
+        lines += [
+            "",
+            f"recommendations: hit-rate@10 {quality['reco_hit_rate_at_10']} vs popularity "
+            f"{quality['popularity_hit_rate_at_10']} ({quality['reco_users_evaluated']:,} users evaluated)",
+        ]
     peaks = results.get("peak_rss_mb", {})
     if peaks:
         lines += ["", f"{'peak RSS':<34}{'MiB':>10}"]

@@ -25,6 +25,7 @@ from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micr
 from lakehouse.bench.memory import RssSampler, cpu_busy_and_total
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError, one_line
+from lakehouse.recommend.run_step import evaluation_rows, quality_summary
 
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
@@ -181,6 +182,8 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
     _, ingested = bench.timed("ingest", lambda: ingest_landed(spark, settings))
     _, (models, dbt_summary) = bench.timed("dbt build", lambda: dbt_models(["build"], options.target))
     bench.results["dbt_model_seconds"] = models
+    evaluation = evaluation_rows()
+    bench.results["recommendations"] = quality_summary(evaluation)[0] if evaluation else {}
     _, validated = bench.timed("validate", lambda: validate_tables(settings, options.target))
     total = sum(bench.results["stage_seconds"][s] for s in ("generate", "ingest", "dbt build", "validate"))
     bench.results.update(

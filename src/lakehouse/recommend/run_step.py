@@ -54,17 +54,24 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
 
-def reco_quality_step(ctx: RunContext) -> None:
-    """Read reco_evaluation (built by dbt build) and put its figures into the run summary."""
+def evaluation_rows() -> list[dict[str, Any]] | None:
+    """The rows of reco_evaluation as built by dbt, or None when it was not built."""
     from lakehouse.spark import get_spark
 
     relation = built_relation(EVALUATION_MODEL)
     spark = get_spark()
     if relation is None or not spark.catalog.tableExists(relation):
+        return None
+    return [row.asDict() for row in spark.table(relation).collect()]
+
+
+def reco_quality_step(ctx: RunContext) -> None:
+    """Read reco_evaluation (built by dbt build) and put its figures into the run summary."""
+    rows = evaluation_rows()
+    if rows is None:
         ctx.failed_checks.append(f"{EVALUATION_MODEL}: not built, so recommendation quality is unknown")
         print(f"  {EVALUATION_MODEL} was not built")
         return
-    rows = [row.asDict() for row in spark.table(relation).collect()]
     summary, failures = quality_summary(rows)
     ctx.summary.update(summary)
     ctx.failed_checks.extend(failures)
