@@ -19,7 +19,7 @@ from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
 from lakehouse.ingest import cli as ingest_cli
-from lakehouse.recommend.run_step import reco_quality_step
+from lakehouse.recommend.run_step import quality_line, reco_quality_step
 from lakehouse.validate import audit
 from lakehouse.validate.steps import publish_step, validate_step
 
@@ -117,10 +117,7 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
             f"+ {summary.get('events_quarantined', 0):,} quarantined"
         )
     if "reco_hit_rate_at_10" in summary:
-        print(
-            f"recommendations: hit-rate@10 {summary['reco_hit_rate_at_10']} "
-            f"vs popularity {summary.get('popularity_hit_rate_at_10')}"
-        )
+        print(quality_line(summary))
     if "expectations_passed" in summary:
         print(
             f"expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed "

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lakehouse.bench.memory import MemorySample
+from lakehouse.recommend.run_step import quality_line
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,7 @@ def format_table(results: dict[str, Any]) -> str:
             lines.append(f"  {name:<32}{seconds:>10.1f}")
     quality = results.get("recommendations", {})
     if "reco_hit_rate_at_10" in quality:
-        lines += [
-            "",
-            f"recommendations: hit-rate@10 {quality['reco_hit_rate_at_10']} vs popularity "
-            f"{quality['popularity_hit_rate_at_10']} ({quality['reco_users_evaluated']:,} users evaluated)",
-        ]
+        lines += ["", f"{quality_line(quality)} ({quality['reco_users_evaluated']:,} users evaluated)"]
     peaks = results.get("peak_rss_mb", {})
     if peaks:
         lines += ["", f"{'peak RSS':<34}{'MiB':>10}"]

@@ -50,6 +50,14 @@ def quality_summary(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[st
     return summary, []
 
 
+def quality_line(summary: dict[str, Any]) -> str:
+    """The recommendation figures of a quality_summary in one line, as the run and the bench print them."""
+    return (
+        f"recommendations: hit-rate@10 {summary['reco_hit_rate_at_10']} "
+        f"vs popularity {summary.get('popularity_hit_rate_at_10')}"
+    )
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else round(float(value), 4)
 
