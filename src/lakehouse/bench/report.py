@@ -89,6 +89,9 @@ def format_table(results: dict[str, Any]) -> str:
         value = results.get(target.key)
         shown = f"{value:>8.2f}" if isinstance(value, int | float) else f"{'-':>8}"
         lines.append(f"  {target.label:<42}{shown}  {target.text:<8}  {verdicts[target.key]}")
+        floor = results.get("no_new_data_vs_full_ratio")
+        if target.key == "incremental_vs_full_ratio" and isinstance(floor, int | float):
+            lines.append(f"  {'    floor: no new data / full refresh':<42}{floor:>8.2f}")
     return "\n".join(lines)
 
 

@@ -227,8 +227,12 @@ def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
 def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
     """(c) land one new day after the generated range, `dbt run` incrementally, then a full refresh
     over every day (the same models, the same data); every incremental model's output must equal
-    its full rebuild."""
+    its full rebuild. First, `dbt run` with nothing new landed: the floor of any incremental run
+    (models that rebuild from all history, and every model's fixed cost)."""
     options = bench.options
+    idle_seconds, (idle_models, _) = bench.timed(
+        "dbt run incremental (no new data)", lambda: dbt_models(["run"], options.target)
+    )
     first_day = date.fromisoformat(str(bench.results["generation_start_date"]))
     new_day = first_day + timedelta(days=options.days)
     new_events = options.scale_events // options.days
@@ -251,6 +255,8 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
     names = sorted(relations)
     bench.results.update(
         incremental_vs_full_ratio=round(incremental_seconds / full_seconds, 3),
+        no_new_data_vs_full_ratio=round(idle_seconds / full_seconds, 3),
+        no_new_data_model_seconds=idle_models,
         incremental_model_seconds={n: incremental_models.get(n, 0.0) for n in names},
         full_refresh_model_seconds={n: full_models.get(n, 0.0) for n in names},
         incremental_models_vs_full_ratio=round(
