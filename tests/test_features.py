@@ -11,7 +11,7 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from lakehouse.features.events import age_in_days, to_utc_naive
+from lakehouse.features.events import age_in_days, age_in_days_column, to_utc_naive
 from lakehouse.features.items import daily_view_slopes, item_features, summarize_items
 from lakehouse.features.standardize import (
     ColumnStats,
@@ -158,6 +158,23 @@ class TestCategoryAffinity:
         assert to_utc_naive(aware).iloc[0] == pd.Timestamp("2026-03-10 12:00:00")
         assert age_in_days(aware, AS_OF).iloc[0] == 0.0
 
+    @pytest.mark.spark
+    def test_spark_and_pandas_ages_agree_to_the_last_bit(self, spark: SparkSession) -> None:
+        # the first pair is from the 1M bench, where seconds / 86,400 and microseconds / 86.4e9
+        # differ in the last bit, on a rounding boundary of the comparison (13.0649925 days)
+        as_of = pd.Timestamp("2026-04-02 00:16:09.649")
+        stamps = ["2026-03-19 22:42:34.297", "2026-03-20 17:43:21.009", "2026-04-03 00:00:00.000", None]
+        frame = spark.createDataFrame(
+            [(None if s is None else pd.Timestamp(s).to_pydatetime(),) for s in stamps], "ts timestamp"
+        )
+        in_spark = [row[0] for row in frame.select(age_in_days_column("ts", as_of)).collect()]
+        in_pandas = age_in_days(pd.Series(pd.to_datetime(stamps)), as_of)
+        assert in_spark[:3] == list(in_pandas[:3])  # exactly, not approximately
+        assert in_spark[2] == 0.0  # a clock running ahead of as_of
+        # no timestamp, no age (not 0)
+        assert in_spark[3] is None
+        assert pd.isna(in_pandas[3])
+
 
 class TestUserFeatures:
     def test_summary_by_hand(self) -> None:
@@ -207,7 +224,9 @@ class TestUserFeatures:
     def test_incremental_run_equals_a_full_recomputation(self, spark: SparkSession) -> None:
         rebuilt = "2026-03-11 13:00:00"
         u4 = [event("u4", "s9", "2026-03-08 08:00:00", "product_view", "p1", "c1", 10.0)]
-        day1 = spark_events(spark, events_frame([*USER_ROWS, *u4]))
+        # u5 never buys and is carried over: its purchase recency stays null
+        u5 = [event("u5", "s12", "2026-03-07 07:00:00", "product_view", "p2", "c2", 40.0)]
+        day1 = spark_events(spark, events_frame([*USER_ROWS, *u4, *u5]))
         previous = user_features(day1, 7.0, buckets=2)
         # u1 untouched; u2 comes back and buys; u3 is new; a rebuild flags u4 as a bot
         new_rows = [
@@ -220,7 +239,8 @@ class TestUserFeatures:
         incremental = user_features(events, 7.0, previous=previous.localCheckpoint(), buckets=2)
         full = user_features(events, 7.0, buckets=2)
         got, expected = (frame.toPandas().set_index("user_id").sort_index() for frame in (incremental, full))
-        assert list(got.index) == ["u1", "u2", "u3"]  # u4 is a bot now
+        assert list(got.index) == ["u1", "u2", "u3", "u5"]  # u4 is a bot now
+        assert pd.isna(got.loc["u5", "days_since_last_purchase"])
         data_columns = [column for column in expected.columns if not column.startswith("_")]
         pd.testing.assert_frame_equal(got[data_columns], expected[data_columns], check_exact=False, rtol=1e-9)
         assert got["_events_built_at"].unique().tolist() == [pd.Timestamp(rebuilt)]
