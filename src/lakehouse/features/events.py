@@ -7,6 +7,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 SECONDS_PER_DAY = 86_400.0
+MICROS_PER_DAY = SECONDS_PER_DAY * 1e6
 
 
 def to_utc_naive(timestamps: pd.Series) -> pd.Series:
@@ -16,8 +17,6 @@ def to_utc_naive(timestamps: pd.Series) -> pd.Series:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values
 
-
-MICROS_PER_DAY = SECONDS_PER_DAY * 1e6
 
 
 def age_in_days(timestamps: pd.Series, as_of: pd.Timestamp) -> pd.Series:
