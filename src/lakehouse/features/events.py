@@ -18,7 +18,6 @@ def to_utc_naive(timestamps: pd.Series) -> pd.Series:
     return values
 
 
-
 def age_in_days(timestamps: pd.Series, as_of: pd.Timestamp) -> pd.Series:
     """Days between each timestamp and `as_of` (fractional; 0 for clocks running ahead of it; null
     for a null timestamp). Whole microseconds divided once, as age_in_days_column does in Spark, so
