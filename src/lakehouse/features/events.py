@@ -6,8 +6,7 @@ import pandas as pd
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
-SECONDS_PER_DAY = 86_400.0
-MICROS_PER_DAY = SECONDS_PER_DAY * 1e6
+MICROS_PER_DAY = 86_400 * 1_000_000.0
 
 
 def to_utc_naive(timestamps: pd.Series) -> pd.Series:
