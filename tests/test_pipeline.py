@@ -94,6 +94,28 @@ def test_rebuilt_dates_compile_to_literals_so_an_idle_run_reads_nothing(
         assert plan.startswith("LocalTableScan <empty>"), f"{model}: {plan[:500]}"
 
 
+def test_reco_evaluation_keeps_its_rows_until_a_full_refresh(
+    run_summary: dict[str, object], spark: SparkSession, pipeline_target: str
+) -> None:
+    """With fct_events not rebuilt since, a `dbt run` keeps reco_evaluation's rows instead of
+    evaluating again (marked here, so keeping them shows); `--full-refresh` evaluates again, to the
+    same rows as the build."""
+    from lakehouse import dbt_runner
+
+    table = "features.reco_evaluation"
+    built = spark.table(table).orderBy("model_name").collect()
+    assert len(built) == 2
+    spark.table(table).withColumn("hit_rate", sf.lit(-1.0)).localCheckpoint().write.insertInto(
+        table, overwrite=True
+    )
+    try:
+        assert dbt_runner.invoke(["run", "--select", "reco_evaluation"], "ci").success
+        assert [row.hit_rate for row in spark.table(table).collect()] == [-1.0, -1.0]
+    finally:
+        assert dbt_runner.invoke(["run", "--select", "reco_evaluation", "--full-refresh"], "ci").success
+    assert spark.table(table).orderBy("model_name").collect() == built
+
+
 def test_event_coverage_test_finds_lost_changed_and_unsessioned_events(
     run_summary: dict[str, object], spark: SparkSession
 ) -> None:

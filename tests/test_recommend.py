@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as sf
 
 from lakehouse.recommend.evaluation import (
     MIN_USERS_TO_COMPARE,
@@ -320,6 +321,30 @@ class TestOnSpark:
         assert by_model.loc[MODEL_RECOMMENDER, "recall"] > by_model.loc[MODEL_POPULARITY, "recall"]
         assert by_model.loc[MODEL_RECOMMENDER, "eval_date"] == dt.date(2026, 3, 4)
         assert by_model.loc[MODEL_RECOMMENDER, "train_end_date"] == dt.date(2026, 3, 3)
+
+    def test_an_evaluation_is_kept_until_the_events_or_the_settings_change(self, spark: SparkSession) -> None:
+        """An incremental run with fct_events not rebuilt since and the same settings keeps the last
+        rows (marked here, so keeping them shows); a rebuilt fct_events or other settings evaluate
+        again, to what a first evaluation gives."""
+        frame = events_frame(taste_world())
+        events = spark_events(spark, frame)
+        first = evaluate_recommenders(spark, events, RecommenderParams(), k=10)
+        expected = first.drop("_events_built_at").toPandas().sort_values("model_name", ignore_index=True)
+        settings = "category_weight=30.0 half_life_days=7.0 k=10 max_items_per_session=20 n=10"
+        assert expected["settings"].tolist() == [f"{settings} self_weight=1.0 top_k=20"] * 2
+        marked = first.withColumn("hit_rate", sf.lit(-1.0)).localCheckpoint()
+
+        kept = evaluate_recommenders(spark, events, RecommenderParams(), k=10, previous=marked).toPandas()
+        assert kept["hit_rate"].tolist() == [-1.0, -1.0]
+        assert kept["_events_built_at"].tolist() == [pd.Timestamp("2026-03-10 13:00:00")] * 2
+
+        rebuilt = spark_events(spark, frame, built_at="2026-03-10 14:00:00")
+        again = evaluate_recommenders(spark, rebuilt, RecommenderParams(), k=10, previous=marked)
+        got = again.drop("_events_built_at").toPandas().sort_values("model_name", ignore_index=True)
+        pd.testing.assert_frame_equal(got, expected)
+
+        other = evaluate_recommenders(spark, events, RecommenderParams(top_k=5), k=10, previous=marked)
+        assert (other.toPandas()["hit_rate"] >= 0).all()
 
     def test_a_straggler_date_is_not_the_evaluation_day(self, spark: SparkSession) -> None:
         # one session running past midnight opens 2026-03-05 with a single buyer

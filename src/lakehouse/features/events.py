@@ -7,6 +7,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 MICROS_PER_DAY = 86_400 * 1_000_000.0
+# On a table computed from fct_events: the newest fct_events._built_at it has seen, which tells
+# the next run whether fct_events changed since (every rebuilt event date gets a newer _built_at).
+EVENTS_BUILT_AT = "_events_built_at"
 
 
 def to_utc_naive(timestamps: pd.Series) -> pd.Series:
@@ -38,6 +41,11 @@ def newest_micros(frame: DataFrame, column: str) -> int | None:
     # as epoch microseconds: collecting a timestamp would convert it to the driver's local zone
     newest = frame.agg(sf.max(sf.unix_micros(sf.col(column)))).first()
     return None if newest is None or newest[0] is None else int(newest[0])
+
+
+def micros_timestamp(micros: int | None) -> Column:
+    """A timestamp literal from epoch microseconds (a null timestamp for None)."""
+    return sf.timestamp_micros(sf.lit(micros)) if micros is not None else sf.lit(None).cast("timestamp")
 
 
 def latest_event_ts(events: DataFrame) -> pd.Timestamp:

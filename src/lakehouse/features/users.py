@@ -14,10 +14,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import (
+    EVENTS_BUILT_AT,
     age_in_days,
     age_in_days_column,
     human_events,
     latest_event_ts,
+    micros_timestamp,
     newest_micros,
     to_utc_naive,
 )
@@ -50,8 +52,6 @@ USER_FEATURES_SCHEMA = (
 )
 USER_FEATURE_COLUMNS = [field.split()[0] for field in USER_FEATURES_SCHEMA.split(", ")]
 STANDARDIZED_COLUMNS = ("days_since_last_event", "purchase_sessions", "monetary_usd", "sessions")
-# the newest fct_events._built_at the features have seen: the watermark of the next incremental run
-WATERMARK_COLUMN = "_events_built_at"
 
 
 def decayed_category_affinity(
@@ -196,15 +196,14 @@ def user_features(
     as_of = latest_event_ts(events)
     newest_build = newest_micros(events, "_built_at")
     watermark = None
-    if previous is not None and WATERMARK_COLUMN in previous.columns:
-        watermark = newest_micros(previous, WATERMARK_COLUMN)
+    if previous is not None and EVENTS_BUILT_AT in previous.columns:
+        watermark = newest_micros(previous, EVENTS_BUILT_AT)
     if previous is None or watermark is None:
         features = _summarized(events, as_of, half_life_days, buckets)
     else:
         changed, carried = _carried_over(events, previous, watermark, as_of)
         recomputed = _summarized(events.join(changed, "user_id", "left_semi"), as_of, half_life_days, buckets)
         features = recomputed.unionByName(carried)
-    built_at = sf.timestamp_micros(sf.lit(newest_build)) if newest_build is not None else sf.lit(None)
     return standardize_columns(features, STANDARDIZED_COLUMNS).withColumn(
-        WATERMARK_COLUMN, built_at.cast("timestamp")
+        EVENTS_BUILT_AT, micros_timestamp(newest_build)
     )

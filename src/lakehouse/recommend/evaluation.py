@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from lakehouse.features.events import human_events, latest_event_ts
+from lakehouse.features.events import (
+    EVENTS_BUILT_AT,
+    human_events,
+    latest_event_ts,
+    micros_timestamp,
+    newest_micros,
+)
 from lakehouse.recommend.recommender import (
     NO_NEIGHBOURS,
     POPULAR_LIMIT,
@@ -31,6 +38,9 @@ EVALUATION_SCHEMA = (
     "model_name string, k int, users_evaluated long, hit_rate double, recall double, "
     "train_end_date date, eval_date date"
 )
+EVALUATION_COLUMNS = [field.split()[0] for field in EVALUATION_SCHEMA.split(", ")]
+# what makes two evaluations of the same events the same: the recommender's knobs and k
+SETTINGS_COLUMN = "settings"
 
 
 def ranking_metrics(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -> tuple[int, float, float]:
@@ -78,10 +88,49 @@ def last_day_split(
     return last_day, train, purchased
 
 
+def evaluation_settings(params: RecommenderParams, k: int) -> str:
+    """The knobs an evaluation ran with, as one readable string: `category_weight=30.0 ... top_k=20`."""
+    return " ".join(f"{name}={value}" for name, value in sorted({**asdict(params), "k": k}.items()))
+
+
+def reusable_evaluation(
+    previous: DataFrame | None, events_built: int | None, settings: str
+) -> DataFrame | None:
+    """`previous` (the model's rows from its last build) when they were computed from this very
+    build of the events (`events_built`, their newest `_built_at`) with the same `settings`, else None.
+
+    The evaluation reads nothing but the events and the settings and is deterministic, so then
+    computing it again would give the same rows.
+    """
+    if previous is None or not {EVENTS_BUILT_AT, SETTINGS_COLUMN} <= set(previous.columns):
+        return None  # a first build, or a table from a version without these columns
+    if events_built is None:
+        return None
+    same = (sf.unix_micros(sf.col(EVENTS_BUILT_AT)) == sf.lit(events_built)) & (
+        sf.col(SETTINGS_COLUMN) == sf.lit(settings)
+    )
+    counts = previous.agg(sf.count(sf.lit(1)), sf.count_if(same)).first()
+    return previous if counts is not None and 0 < counts[0] == counts[1] else None
+
+
 def evaluate_recommenders(
-    spark: SparkSession, events: DataFrame, params: RecommenderParams, k: int = 10
+    spark: SparkSession,
+    events: DataFrame,
+    params: RecommenderParams,
+    k: int = 10,
+    previous: DataFrame | None = None,
 ) -> DataFrame:
-    """One row per model (recommender and popularity baseline) with hit_rate@k and recall@k."""
+    """One row per model (recommender and popularity baseline) with hit_rate@k and recall@k, and the
+    settings and events build they were computed from.
+
+    With `previous` (the model's own rows, in an incremental run), those rows are returned as they
+    are when fct_events has not been rebuilt since and the settings are the same.
+    """
+    settings = evaluation_settings(params, k)
+    events_built = newest_micros(events, "_built_at")
+    reusable = reusable_evaluation(previous, events_built, settings)
+    if reusable is not None:
+        return reusable.select(*EVALUATION_COLUMNS, SETTINGS_COLUMN, EVENTS_BUILT_AT)
     last_day, train, purchased = last_day_split(events)
     relevant = pd.DataFrame(purchased.toPandas())
     # the evaluated users as a local relation: `purchased` would scan the events again per use
@@ -120,4 +169,8 @@ def evaluate_recommenders(
             rows.append((name, k, users, hit_rate, recall, last_day - dt.timedelta(days=1), last_day))
     finally:
         interest.unpersist()
-    return spark.createDataFrame(rows, EVALUATION_SCHEMA)
+    return spark.createDataFrame(rows, EVALUATION_SCHEMA).select(
+        *EVALUATION_COLUMNS,
+        sf.lit(settings).alias(SETTINGS_COLUMN),
+        micros_timestamp(events_built).alias(EVENTS_BUILT_AT),
+    )
