@@ -6,8 +6,9 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import shutil
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from lakehouse.config import project_dir
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import GenerateConfig, GenerationResult, generate, parse_scale
 from lakehouse.generate import reference as ref
-from lakehouse.generate.landing import MANIFEST_DIR, Progress
+from lakehouse.generate.landing import MANIFEST_DIR, Progress, land_arrivals
 
 SCALE, DAYS, SEED = 8_000, 3, 11
 
@@ -90,6 +91,31 @@ def test_manifests_count_every_landed_line(landing: tuple[Path, GenerationResult
         manifests = [json.loads(p.read_text()) for p in (out / MANIFEST_DIR / feed).glob("*/*.json")]
         assert sum(m["lines"] for m in manifests) == len(landed_lines(out, feed)) == result.lines[feed]
         assert all((out / m["file"]).exists() for m in manifests)
+
+
+def test_land_arrivals_delivers_one_arrival_day_at_a_time(
+    landing: tuple[Path, GenerationResult], tmp_path: Path
+) -> None:
+    held, landed = tmp_path / "held", tmp_path / "landing"
+    shutil.copytree(landing[0], held)
+    result = landing[1]
+    first = date.fromisoformat(str(result.config["start_date"]))
+
+    def arrival_days(root: Path) -> set[str]:
+        return {p.parent.name for p in root.glob("*/arrival_date=*/*.jsonl")}
+
+    day_one = land_arrivals(held, landed, first)
+    assert arrival_days(landed) == {f"arrival_date={first}"}
+    assert f"arrival_date={first}" not in arrival_days(held)
+    assert all(day_one[feed] == len(landed_lines(landed, feed)) > 0 for feed in day_one)
+    assert land_arrivals(held, landed, first) == {}  # nothing left that arrived by then
+
+    rest = land_arrivals(held, landed, first + timedelta(days=DAYS + 5))
+    assert not list(held.rglob("*.jsonl"))
+    for feed, lines in result.lines.items():
+        assert day_one.get(feed, 0) + rest[feed] == lines == len(landed_lines(landed, feed))
+        manifests = [json.loads(p.read_text()) for p in (landed / MANIFEST_DIR / feed).glob("*/*.json")]
+        assert sum(m["lines"] for m in manifests) == lines
 
 
 def test_dirty_rates_stay_within_bounds(

@@ -31,7 +31,9 @@ from lakehouse.recommend.run_step import evaluation_rows, quality_summary
 
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
-STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db")
+STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db", "pending")
+# generated files not delivered to the landing zone yet: (c)'s new day, and what arrives after it
+PENDING = "pending"
 # Disk a run needs per event, state directory and Spark's shuffle files together: at 10M events the
 # state directory held 11 GB, and (b)'s query under Spark's defaults needed more than the 7 GB of
 # shuffle space that were left.
@@ -129,11 +131,28 @@ def prepare_home(home: Path) -> None:
 # --- end-to-end stages -----------------------------------------------------------------------------
 
 
-def generate_days(settings: Settings, scale_events: int, days: int, seed: int, start: date | None) -> Any:
+def generate_and_deliver(settings: Settings, options: BenchOptions) -> tuple[Any, dict[str, int]]:
+    """Generate `days` days and the day after them, one world and one history, into the pending
+    zone; deliver to the landing zone what arrived during the `days` days. The day after is (c)'s
+    new day: what the sources deliver on it (`deliver_new_day`)."""
     from lakehouse.generate import generate
+    from lakehouse.generate.landing import land_arrivals
 
-    options: dict[str, Any] = {"start_date": start} if start is not None else {}
-    return generate(scale_events=scale_events, days=days, seed=seed, out_dir=settings.landing_dir, **options)
+    generated = generate(
+        scale_events=options.scale_events + options.scale_events // options.days,
+        days=options.days + 1,
+        seed=options.seed,
+        out_dir=settings.home / PENDING,
+    )
+    last_day = date.fromisoformat(str(generated.config["start_date"])) + timedelta(days=options.days - 1)
+    return generated, land_arrivals(settings.home / PENDING, settings.landing_dir, last_day)
+
+
+def deliver_new_day(settings: Settings, options: BenchOptions, start: date) -> dict[str, int]:
+    """Move the new day's arrivals into the landing zone; lines arriving later never land."""
+    from lakehouse.generate.landing import land_arrivals
+
+    return land_arrivals(settings.home / PENDING, settings.landing_dir, start + timedelta(days=options.days))
 
 
 def ingest_landed(spark: SparkSession, settings: Settings) -> Any:
@@ -178,9 +197,7 @@ def validate_tables(settings: Settings, target: str) -> dict[str, Any]:
 def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
     """Generate, ingest, dbt build, validate `scale_events` over `days` days: the pipeline a user runs."""
     options = bench.options
-    _, generated = bench.timed(
-        "generate", lambda: generate_days(settings, options.scale_events, options.days, options.seed, None)
-    )
+    _, (generated, delivered) = bench.timed("generate", lambda: generate_and_deliver(settings, options))
     _, ingested = bench.timed("ingest", lambda: ingest_landed(spark, settings))
     _, (models, dbt_summary) = bench.timed("dbt build", lambda: dbt_models(["build"], options.target))
     bench.results["dbt_model_seconds"] = models
@@ -191,6 +208,7 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
     bench.results.update(
         generated_events=int(generated.events),
         generated_lines=sum(generated.lines.values()),
+        landed_lines=delivered,
         bronze_events=int(ingested.feeds["events"].bronze),
         end_to_end_seconds=round(total, 2),
         end_to_end_events_per_s=round(options.scale_events / total, 1) if total else 0.0,
@@ -227,18 +245,18 @@ def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
 
 
 def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
-    """(c) land one new day after the generated range, `dbt run` incrementally, then a full refresh
-    over every day (the same models, the same data); every incremental model's output must equal
-    its full rebuild. First, `dbt run` with nothing new landed: the floor of any incremental run
-    (models that rebuild from all history, and every model's fixed cost)."""
+    """(c) deliver the next day's arrivals (that day's events and changes, plus late and duplicate
+    lines of the days before), `dbt run` incrementally, then a full refresh over every day (the same
+    models, the same data); every incremental model's output must equal its full rebuild. First,
+    `dbt run` with nothing new landed: the floor of any incremental run (models that rebuild from
+    all history, and every model's fixed cost)."""
     options = bench.options
     idle_seconds, (idle_models, _) = bench.timed(
         "dbt run incremental (no new data)", lambda: dbt_models(["run"], options.target)
     )
     first_day = date.fromisoformat(str(bench.results["generation_start_date"]))
-    new_day = first_day + timedelta(days=options.days)
-    new_events = options.scale_events // options.days
-    bench.timed("generate new day", lambda: generate_days(settings, new_events, 1, options.seed + 1, new_day))
+    _, new_day = bench.timed("deliver new day", lambda: deliver_new_day(settings, options, first_day))
+    bench.results["new_day_lines"] = new_day
     bench.timed("ingest new day", lambda: ingest_landed(spark, settings))
     incremental_seconds, (incremental_models, _) = bench.timed(
         "dbt run incremental (+1 day)", lambda: dbt_models(["run"], options.target)

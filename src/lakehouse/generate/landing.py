@@ -9,7 +9,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -253,3 +253,23 @@ def write_changes(
         writer.write(f"cdc_{feed.name}", day, jsonl.to_bytes(chunk), len(rows), int(bad[rows].sum()))
         progress.advance(len(rows))
     return n_bad
+
+
+def land_arrivals(held: Path, landing: Path, until: date) -> dict[str, int]:
+    """Move every file that arrived on or before `until`, with its manifest, from `held` (a landing
+    zone written by the generator but not yet exposed) into `landing`; returns the lines moved per feed.
+
+    This is how a day's data reaches the landing zone in production: what the sources delivered
+    that day, late and duplicate lines included, and nothing delivered afterwards.
+    """
+    moved: Counter[str] = Counter()
+    for manifest in sorted((held / MANIFEST_DIR).glob("*/arrival_date=*/*.json")):
+        if date.fromisoformat(manifest.parent.name.removeprefix("arrival_date=")) > until:
+            continue
+        relative = manifest.relative_to(held / MANIFEST_DIR)  # <feed>/arrival_date=<day>/<file>.json
+        data = relative.with_suffix("")
+        for source, target in ((held / data, landing / data), (manifest, landing / MANIFEST_DIR / relative)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source.rename(target)
+        moved[relative.parts[0]] += int(json.loads((landing / MANIFEST_DIR / relative).read_text())["lines"])
+    return dict(moved)
