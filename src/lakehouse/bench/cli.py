@@ -21,7 +21,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--scale", type=parse_scale, default=DEFAULT_SCALE, help="events, e.g. 1M (default) or 10M"
     )
-    bench.add_argument("--days", type=int, default=30, help="days of generated data before the new day")
+    bench.add_argument(
+        "--days",
+        type=int,
+        default=30,
+        help="days delivered before the new day (one more day is generated and held back as the new day)",
+    )
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument(
         "--micro-rows",
