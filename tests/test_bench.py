@@ -195,6 +195,7 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "udf_vectorized_speedup": 12.0,
         "tuned_vs_default_speedup": 1.2,
         "no_new_data_vs_full_ratio": 0.514,
+        "new_day_lines": {"events": 31_372, "cdc_users": 391, "cdc_products": 59, "cdc_orders": 621},
         "recommendations": {
             "reco_hit_rate_at_10": 0.109,
             "popularity_hit_rate_at_10": 0.0192,
@@ -221,6 +222,9 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert "recommendations: hit-rate@10 0.109 vs popularity 0.0192 (156 users evaluated)" in table
     assert "  ingest                                 2.0       87%" in table.splitlines()
     assert "      floor: no new data / full refresh         0.51" in table.splitlines()
+    assert "      the new day: 31,372 event lines; 391 / 59 / 621 user / product / order changes" in (
+        table.splitlines()
+    )
     ten_million = {"scale_events": 10_000_000, "end_to_end_seconds": 1_100.0}
     assert report.target_verdicts(ten_million)["end_to_end_seconds"] == "met"
     assert report.target_verdicts({**ten_million, "scale_events": 1_000_000})["end_to_end_seconds"] == (

@@ -92,7 +92,17 @@ def format_table(results: dict[str, Any]) -> str:
         floor = results.get("no_new_data_vs_full_ratio")
         if target.key == "incremental_vs_full_ratio" and isinstance(floor, int | float):
             lines.append(f"  {'    floor: no new data / full refresh':<42}{floor:>8.2f}")
+        new_day = results.get("new_day_lines")
+        if target.key == "incremental_vs_full_ratio" and new_day:
+            lines.append(f"      the new day: {new_day_text(new_day)}")
     return "\n".join(lines)
+
+
+def new_day_text(lines: dict[str, int]) -> str:
+    """What (c)'s new day delivered: `31,372 event lines; 391 / 59 / 621 user / product / order changes`."""
+    feeds = ("users", "products", "orders")
+    changes = " / ".join(f"{lines.get(f'cdc_{feed}', 0):,}" for feed in feeds)
+    return f"{lines.get('events', 0):,} event lines; {changes} user / product / order changes"
 
 
 def draw_chart(results: dict[str, Any], samples: list[MemorySample], path: Path) -> Path:
