@@ -134,9 +134,8 @@ def prepare_home(home: Path) -> None:
 def generate_and_deliver(settings: Settings, options: BenchOptions) -> tuple[Any, dict[str, int]]:
     """Generate `days` days and the day after them, one world and one history, into the pending
     zone; deliver to the landing zone what arrived during the `days` days. The day after is (c)'s
-    new day: what the sources deliver on it (`deliver_new_day`)."""
+    new day: what the sources deliver on it."""
     from lakehouse.generate import generate
-    from lakehouse.generate.landing import land_arrivals
 
     generated = generate(
         scale_events=options.scale_events + options.scale_events // options.days,
@@ -145,14 +144,14 @@ def generate_and_deliver(settings: Settings, options: BenchOptions) -> tuple[Any
         out_dir=settings.home / PENDING,
     )
     last_day = date.fromisoformat(str(generated.config["start_date"])) + timedelta(days=options.days - 1)
-    return generated, land_arrivals(settings.home / PENDING, settings.landing_dir, last_day)
+    return generated, deliver_through(settings, last_day)
 
 
-def deliver_new_day(settings: Settings, options: BenchOptions, start: date) -> dict[str, int]:
-    """Move the new day's arrivals into the landing zone; lines arriving later never land."""
+def deliver_through(settings: Settings, day: date) -> dict[str, int]:
+    """Move the pending files that arrived by `day` into the landing zone (lines per feed)."""
     from lakehouse.generate.landing import land_arrivals
 
-    return land_arrivals(settings.home / PENDING, settings.landing_dir, start + timedelta(days=options.days))
+    return land_arrivals(settings.home / PENDING, settings.landing_dir, day)
 
 
 def ingest_landed(spark: SparkSession, settings: Settings) -> Any:
@@ -255,7 +254,8 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
         "dbt run incremental (no new data)", lambda: dbt_models(["run"], options.target)
     )
     first_day = date.fromisoformat(str(bench.results["generation_start_date"]))
-    _, new_day = bench.timed("deliver new day", lambda: deliver_new_day(settings, options, first_day))
+    new_day_date = first_day + timedelta(days=options.days)  # later arrivals never land
+    _, new_day = bench.timed("deliver new day", lambda: deliver_through(settings, new_day_date))
     bench.results["new_day_lines"] = new_day
     bench.timed("ingest new day", lambda: ingest_landed(spark, settings))
     incremental_seconds, (incremental_models, _) = bench.timed(
