@@ -172,6 +172,31 @@ def test_dbt_model_seconds_reads_models_only() -> None:
     assert runner.dbt_model_seconds(run_results) == {"fct_sessions": 3.46}
 
 
+def test_longest_chain_follows_dependencies_through_models_without_a_time() -> None:
+    # a -> b -> d and a -> c -> d; p (a Python model, say) has no time but still orders e after b
+    parents = {"a": set(), "b": {"a"}, "c": {"a"}, "d": {"b", "c"}, "p": {"b"}, "e": {"p"}}
+    seconds = {"a": 1.0, "b": 5.0, "c": 2.0, "d": 1.0, "e": 4.0}
+
+    assert runner.longest_chain_seconds(seconds, parents) == 10.0  # a, b, (p), e
+    assert runner.longest_chain_seconds({"c": 2.0, "d": 1.0}, parents) == 3.0
+    assert runner.longest_chain_seconds({}, parents) == 0.0
+
+
+def test_model_parents_keeps_models_only() -> None:
+    models = {
+        "fct_events": {
+            "depends_on": {
+                "nodes": ["model.lakehouse.int_events_sessionized", "seed.lakehouse.currency_rates"]
+            }
+        },
+        "int_events_sessionized": {"depends_on": {"nodes": []}},
+    }
+    assert runner.model_parents(models) == {
+        "fct_events": {"int_events_sessionized"},
+        "int_events_sessionized": set(),
+    }
+
+
 def test_prepare_home_refuses_a_directory_that_is_not_the_benchmarks(tmp_path: Path) -> None:
     (tmp_path / "warehouse").mkdir()
     with pytest.raises(LakehouseError, match="not a benchmark state directory"):
@@ -195,6 +220,10 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "udf_vectorized_speedup": 12.0,
         "tuned_vs_default_speedup": 1.2,
         "no_new_data_vs_full_ratio": 0.514,
+        "incremental_sql_chain_vs_full_ratio": 0.342,
+        "dbt_marts_seconds": 40.56,
+        "dbt_marts_chain_seconds": 38.04,
+        "handwritten_marts_seconds": 23.06,
         "new_day_lines": {"events": 31_372, "cdc_users": 391, "cdc_products": 59, "cdc_orders": 621},
         "recommendations": {
             "reco_hit_rate_at_10": 0.109,
@@ -222,6 +251,11 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert "recommendations: hit-rate@10 0.109 vs popularity 0.0192 (156 users evaluated)" in table
     assert "  ingest                                 2.0       87%" in table.splitlines()
     assert "      floor: no new data / full refresh         0.51" in table.splitlines()
+    assert "      longest SQL chain / full refresh          0.34" in table.splitlines()
+    assert (
+        "      the models' longest chain took 38.0 s of dbt's 40.6 s; the hand-written job 23.1 s"
+        in table.splitlines()
+    )
     assert "      the new day: 31,372 event lines; 391 / 59 / 621 user / product / order changes" in (
         table.splitlines()
     )
