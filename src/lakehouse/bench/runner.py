@@ -273,7 +273,7 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
     }
     # what the new day costs the SQL models alone: about (c) if every Python model took no time
     sql_chain = longest_chain_seconds(sql_seconds, model_parents(manifest))
-    relations = incremental_relations()
+    relations = incremental_relations(manifest)
     spark.sql(f"create database if not exists {INCREMENTAL_COPIES}")
     for name, relation in relations.items():  # kept to compare with the full refresh
         spark.table(relation).write.mode("overwrite").saveAsTable(f"{INCREMENTAL_COPIES}.{name}")
@@ -315,11 +315,11 @@ def manifest_models() -> dict[str, dict[str, Any]]:
     return {node["name"]: node for node in nodes.values() if node.get("resource_type") == "model"}
 
 
-def incremental_relations() -> dict[str, str]:
-    """`schema.table` of every incremental model in the manifest of the last dbt invocation."""
+def incremental_relations(models: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """`schema.table` of every incremental model among `models` (`manifest_models`)."""
     return {
         name: f"{node['schema']}.{node.get('alias') or name}"
-        for name, node in manifest_models().items()
+        for name, node in models.items()
         if node.get("config", {}).get("materialized") == "incremental"
     }
 
