@@ -27,6 +27,11 @@ from lakehouse.spark import get_spark
 pytest_plugins = ["dbt.tests.fixtures.project"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that change the shared warehouse (`mutates_warehouse`) run after all that only read it."""
+    items.sort(key=lambda item: item.get_closest_marker("mutates_warehouse") is not None)
+
+
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     return get_spark("lakehouse-tests")

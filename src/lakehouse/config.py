@@ -44,7 +44,6 @@ class Settings:
     shuffle_partitions: int
     ui: bool
     delta_jars_dir: Path | None
-    delta_repository: str | None
     # a metastore shared by several processes (`thrift://host:9083` or a `jdbc:` URL); None = embedded Derby
     metastore_url: str | None = None
 
@@ -69,7 +68,6 @@ class Settings:
             shuffle_partitions=int(partitions),
             ui=_flag("LAKEHOUSE_SPARK_UI"),
             delta_jars_dir=Path(jars).resolve() if jars else None,
-            delta_repository=os.environ.get("LAKEHOUSE_DELTA_REPOSITORY") or None,
             metastore_url=os.environ.get("LAKEHOUSE_METASTORE_URL") or None,
         )
 

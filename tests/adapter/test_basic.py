@@ -1,10 +1,14 @@
 """dbt's own adapter test suite (dbt-tests-adapter) against the `sparksession` plugin.
 
-Every case runs in this process on the session-scoped SparkSession, on Parquet tables (the format
-this machine can load). Cases that need Delta are skipped with the reason.
+Every case runs in this process on the session-scoped SparkSession, in the table format the run
+resolved: Delta when its connector is installed (`make test`), Parquet in `make test`'s Parquet
+pass. Snapshots need Delta (dbt-spark MERGEs into the snapshot table): on Parquet they are skipped
+with the reason.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from dbt.tests.adapter.basic.test_adapter_methods import BaseAdapterMethod
@@ -18,29 +22,28 @@ from dbt.tests.adapter.basic.test_singular_tests_ephemeral import BaseSingularTe
 from dbt.tests.adapter.basic.test_snapshot_check_cols import BaseSnapshotCheckCols
 from dbt.tests.adapter.basic.test_snapshot_timestamp import BaseSnapshotTimestamp
 from dbt.tests.adapter.basic.test_validate_connection import BaseValidateConnection
+from dbt.tests.util import relation_from_name, run_dbt
 
-from lakehouse import table_format
-from lakehouse.config import Settings
+from tests.adapter.conftest import FORMAT
 
 pytestmark = [pytest.mark.adapter, pytest.mark.spark]
 
-FORMAT = table_format.resolve(Settings.from_env())
 NEEDS_DELTA = pytest.mark.skipif(
     not FORMAT.is_delta,
     reason="dbt-spark snapshots MERGE into the snapshot table, which needs Delta (or Iceberg/Hudi); "
-    f"the Delta connector is not loadable here: {FORMAT.reason}",
+    f"this run is on {FORMAT.name}: {FORMAT.reason}",
 )
 
 
-@pytest.fixture(scope="class")
-def project_config_update() -> dict[str, object]:
-    """Every suite builds its tables in the format this machine resolved (Delta, else Parquet)."""
-    file_format = {"+file_format": FORMAT.name}
-    return {"models": file_format, "seeds": file_format, "snapshots": file_format}
-
-
 class TestSimpleMaterializations(BaseSimpleMaterializations):
-    pass
+    def test_tables_are_built_in_the_resolved_format(self, project: Any) -> None:
+        run_dbt(["seed"])
+        run_dbt(["run"])
+        for name in ("base", "table_model"):
+            rows = project.run_sql(
+                f"describe table extended {relation_from_name(project.adapter, name)}", fetch="all"
+            )
+            assert {row[0]: row[1] for row in rows}.get("Provider") == FORMAT.name
 
 
 class TestSingularTests(BaseSingularTests):

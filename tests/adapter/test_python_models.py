@@ -11,10 +11,9 @@ from dbt.tests.adapter.python_model.test_python_model import (
 from dbt.tests.adapter.python_model.test_spark import BasePySparkTests
 from dbt.tests.util import run_dbt
 
-from tests.adapter.test_basic import FORMAT, project_config_update
+from tests.adapter.conftest import FORMAT
 
 pytestmark = [pytest.mark.adapter, pytest.mark.spark]
-__all__ = ["project_config_update"]
 
 
 class TestPythonModels(BasePythonModelTests):
@@ -26,7 +25,7 @@ class TestPythonIncremental(BasePythonIncrementalTests):
     def project_config_update(self) -> dict[str, object]:
         # Parquet has no MERGE: the incremental Python model appends (Delta keeps dbt-spark's default)
         strategy = "merge" if FORMAT.is_delta else "append"
-        return {"models": {"+file_format": FORMAT.name, "+incremental_strategy": strategy}}
+        return {"models": {"+incremental_strategy": strategy}}
 
 
 class TestPySparkDataFrames(BasePySparkTests):

@@ -1,27 +1,39 @@
-"""Table-format resolution: explicit choices, local jars, fallback with one warning, clear errors."""
+"""Table-format resolution: explicit choices, the connector from `make setup`, fallback with one
+warning, clear errors. Nothing here reaches a network: runs only ever use installed jars."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 import pytest
 
-from lakehouse import table_format
+from lakehouse import connectors, table_format
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
-UNREACHABLE = "http://127.0.0.1:9"  # discard port: nothing listens, connection refused at once
-
 
 @pytest.fixture(autouse=True)
-def _fresh(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def jars_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No connector installed: `.jars` is an empty directory of the test's own."""
     table_format.resolve.cache_clear()
-    monkeypatch.setenv("HOME", str(tmp_path))  # no Ivy cache from the developer's machine
     monkeypatch.delenv(table_format.ENV_RESOLVED, raising=False)
     for name in ("LAKEHOUSE_DELTA_JARS_DIR", "LAKEHOUSE_TABLE_FORMAT"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LAKEHOUSE_DELTA_REPOSITORY", UNREACHABLE)
+    root = tmp_path / ".jars"
+    monkeypatch.setattr(connectors, "jars_root", lambda: root)
+    yield root
+    table_format.resolve.cache_clear()
+
+
+def install(root: Path, coordinate: str, jar_names: list[str]) -> Path:
+    folder = root / "delta"
+    folder.mkdir(parents=True)
+    for name in jar_names:
+        (folder / name).write_bytes(b"")
+    (folder / connectors.MANIFEST).write_text(json.dumps({"coordinate": coordinate, "jars": jar_names}))
+    return folder
 
 
 def test_parquet_is_forced_without_probing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,51 +51,76 @@ def test_auto_falls_back_to_parquet_with_one_warning(caplog: pytest.LogCaptureFi
     assert first.name == second.name == "parquet"
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "LAKEHOUSE_DELTA_JARS_DIR" in warnings[0].getMessage()
+    message = warnings[0].getMessage()
+    assert "make setup" in message
+    assert connectors.delta_coordinate() in message
 
 
-def test_delta_requested_but_unavailable_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_delta_requested_but_not_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LAKEHOUSE_TABLE_FORMAT", "delta")
-    with pytest.raises(LakehouseError, match="Delta connector cannot be loaded") as error:
+    with pytest.raises(LakehouseError, match="is not installed; to use Delta, run `make setup`") as error:
         table_format.resolve(Settings.from_env())
     assert "\n" not in str(error.value)
+
+
+def test_the_connector_from_setup_enables_delta_with_its_jars_only(jars_root: Path) -> None:
+    names = ["io.delta_delta-spark_4.1_2.13-4.4.0.jar", "io.delta_delta-storage-4.4.0.jar"]
+    folder = install(jars_root, connectors.delta_coordinate(), names)
+    (folder / "left-over.jar").write_bytes(b"")  # not in the manifest: not loaded
+    fmt = table_format.resolve(Settings.from_env())
+    assert fmt.is_delta
+    assert fmt.spark_conf["spark.jars"].split(",") == [str(folder / n) for n in names]
+    assert fmt.spark_conf["spark.sql.catalog.spark_catalog"].endswith("DeltaCatalog")
+    assert "spark.jars.packages" not in fmt.spark_conf  # runs never resolve from a network
+
+
+def test_jars_of_another_version_are_stale_and_ignored(
+    jars_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(jars_root, "io.delta:delta-spark_4.0_2.13:4.0.0", ["io.delta_delta-spark_4.0_2.13-4.0.0.jar"])
+    assert connectors.installed_jars("delta") is None
+    monkeypatch.setenv("LAKEHOUSE_TABLE_FORMAT", "delta")
+    with pytest.raises(LakehouseError, match="not installed"):
+        table_format.resolve(Settings.from_env())
+
+
+def test_a_jar_listed_but_missing_makes_the_connector_not_installed(jars_root: Path) -> None:
+    folder = install(jars_root, connectors.delta_coordinate(), ["a.jar", "b.jar"])
+    (folder / "b.jar").unlink()
+    assert connectors.installed_jars("delta") is None
+    assert table_format.resolve(Settings.from_env()).name == "parquet"
 
 
 def test_local_jars_dir_enables_delta(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     jars = tmp_path / "jars"
     jars.mkdir()
-    for name in ("delta-spark_4.1_2.13-4.4.1.jar", "delta-storage-4.4.1.jar", "unrelated.jar"):
+    for name in ("delta-spark_4.1_2.13-4.4.0.jar", "delta-storage-4.4.0.jar"):
         (jars / name).write_bytes(b"")
     monkeypatch.setenv("LAKEHOUSE_DELTA_JARS_DIR", str(jars))
     fmt = table_format.resolve(Settings.from_env())
     assert fmt.is_delta
     loaded = fmt.spark_conf["spark.jars"].split(",")
     assert sorted(Path(j).name for j in loaded) == [
-        "delta-spark_4.1_2.13-4.4.1.jar",
-        "delta-storage-4.4.1.jar",
+        "delta-spark_4.1_2.13-4.4.0.jar",
+        "delta-storage-4.4.0.jar",
     ]
-    assert fmt.spark_conf["spark.sql.catalog.spark_catalog"].endswith("DeltaCatalog")
 
 
-def test_empty_jars_dir_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_jars_dir_without_delta_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "unrelated-1.0.jar").write_bytes(b"")
     monkeypatch.setenv("LAKEHOUSE_DELTA_JARS_DIR", str(tmp_path))
-    with pytest.raises(LakehouseError, match="holds no delta"):
+    with pytest.raises(LakehouseError, match="holds no delta-spark jar"):
         table_format.resolve(Settings.from_env())
 
 
-def test_reachable_repository_uses_packages(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv("LAKEHOUSE_DELTA_REPOSITORY", tmp_path.as_uri())  # a file:// mirror
-    fmt = table_format.resolve(Settings.from_env())
-    assert fmt.is_delta
-    assert fmt.spark_conf["spark.jars.packages"] == table_format.delta_coordinate()
-    assert fmt.spark_conf["spark.jars.repositories"] == tmp_path.as_uri()
-
-
-def test_coordinate_matches_installed_pyspark_and_delta() -> None:
-    group, artifact, version = table_format.delta_coordinate().split(":")
-    assert group == "io.delta"
-    assert artifact.startswith("delta-spark_4.1_")
-    assert version == table_format.version("delta-spark")
+def test_delta_sizes_its_log_replay_and_listing_to_the_shuffle_partitions(
+    jars_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    install(jars_root, connectors.delta_coordinate(), ["io.delta_delta-spark_4.1_2.13-4.4.0.jar"])
+    monkeypatch.setenv("LAKEHOUSE_SHUFFLE_PARTITIONS", "3")
+    conf = table_format.resolve(Settings.from_env()).spark_conf
+    assert conf["spark.databricks.delta.snapshotPartitions"] == "3"
+    assert conf["spark.sql.sources.parallelPartitionDiscovery.parallelism"] == "3"
 
 
 def test_unknown_format_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
