@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from lakehouse import __version__, cluster
+from lakehouse import __version__, cluster, connectors
 from lakehouse.bench import cli as bench_cli
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import cli as generate_cli
@@ -42,6 +42,14 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from lakehouse import delta
+    from lakehouse.spark import get_spark
+
+    print(delta.restore(get_spark("lakehouse-restore"), args.table, args.version).describe())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     parser.add_argument("--version", action="version", version=f"lakehouse {__version__}")
@@ -55,9 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="show settings, Java and the table format this run would use")
     info.set_defaults(func=_cmd_info)
 
+    restore = sub.add_parser(
+        "restore",
+        help="put a Delta table back to an earlier version (default: the one the previous publish recorded)",
+    )
+    restore.add_argument("table", help="schema-qualified table, e.g. marts.fct_daily_funnel")
+    restore.add_argument(
+        "--version", type=int, default=None, help="the version to restore (describe history)"
+    )
+    restore.set_defaults(func=_cmd_restore)
+
     generate_cli.add_parser(sub)
     ingest_cli.add_parser(sub)
     cluster.add_parser(sub)
+    connectors.add_parser(sub)
     bench_cli.add_parser(sub)
     validate_cli.add_parser(sub)
     return parser

@@ -173,6 +173,35 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
     return spark
 
 
+def stop_spark(timeout_seconds: float = 60.0) -> None:
+    """Stop this process's SparkSession and end its JVM, waiting until the JVM has exited.
+
+    Stopping the session leaves the JVM running until the Python process ends, and the JVM holds
+    the embedded metastore's lock until it exits: a command that returns before then makes the
+    next command, started right after it, fail to open the metastore. The JVM ends when its stdin
+    closes (pyspark's gateway server waits for that); a later `get_spark` starts a new one."""
+    gateway = SparkContext._gateway
+    if SparkContext._active_spark_context is not None:
+        SparkSession.builder.getOrCreate().stop()
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    try:
+        gateway.shutdown()
+    except Exception:  # the JVM is already gone
+        log.debug("the Py4J gateway did not shut down cleanly", exc_info=True)
+    if process is not None:
+        if process.stdin:
+            process.stdin.close()
+        try:
+            process.wait(timeout_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
 @contextmanager
 def runtime_conf(spark: SparkSession, overrides: dict[str, str]) -> Iterator[None]:
     """Set runtime SQL confs for a block and restore them after (the session is a per-process singleton)."""

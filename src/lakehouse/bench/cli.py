@@ -42,6 +42,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="only the micro-benchmarks, on synthetic events (no generate/ingest/dbt)",
     )
+    bench.add_argument(
+        "--end-to-end-only",
+        action="store_true",
+        help="only generate, ingest, dbt build and validate (what the Parquet comparison runs)",
+    )
+    bench.add_argument(
+        "--no-parquet-comparison",
+        action="store_true",
+        help="on Delta, do not run the end-to-end stages again on Parquet "
+        "(delta_vs_parquet_end_to_end_ratio)",
+    )
     bench.add_argument("--target", default="local", help="dbt target")
     bench.set_defaults(func=run_command)
 
@@ -58,6 +69,8 @@ def run_command(args: argparse.Namespace) -> int:
         repeats=args.repeats,
         end_to_end=not args.micro_only,
         target=args.target,
+        only_end_to_end=args.end_to_end_only,
+        compare_parquet=not args.no_parquet_comparison,
     )
     results = run_bench(options)
     print(report.format_table(results))

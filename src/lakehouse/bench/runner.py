@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse import dbt_runner
+from lakehouse import dbt_runner, delta, table_format
 from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
 from lakehouse.bench.memory import RssSampler, cpu_busy_and_total
 from lakehouse.config import Settings
@@ -39,8 +39,13 @@ PENDING = "pending"
 # shuffle space that were left.
 DISK_BYTES_PER_EVENT = 2_500
 GB = 1024**3
-# where (c) keeps the incremental run's tables to compare with the full refresh
+# where (c) keeps the incremental run's tables to compare with the full refresh (and, on Delta, the
+# tables of the same run with the event-date models MERGEd instead of overwriting their partitions)
 INCREMENTAL_COPIES = "bench_incremental"
+MERGE_COPIES = "bench_incremental_merge"
+# the models whose strategy var('delta_event_dates_strategy') chooses on Delta
+EVENT_DATE_MODELS = ("int_events_sessionized", "fct_events")
+MERGE_VARS = "{delta_event_dates_strategy: merge}"
 T = TypeVar("T")
 
 
@@ -55,6 +60,8 @@ class BenchOptions:
     repeats: int = 1
     end_to_end: bool = True
     target: str = "local"
+    only_end_to_end: bool = False  # the end-to-end stages and nothing else (the Parquet comparison)
+    compare_parquet: bool = True  # on Delta: the end-to-end stages again on Parquet, in a child process
 
     def __post_init__(self) -> None:
         if self.scale_events < 1_000:
@@ -262,10 +269,12 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
     _, new_day = bench.timed("deliver new day", lambda: deliver_through(settings, new_day_date))
     bench.results["new_day_lines"] = new_day
     bench.timed("ingest new day", lambda: ingest_landed(spark, settings))
+    manifest = manifest_models()
+    relations = incremental_relations(manifest)
+    versions = {name: delta.table_version(spark, relation) for name, relation in relations.items()}
     incremental_seconds, (incremental_models, _) = bench.timed(
         "dbt run incremental (+1 day)", lambda: dbt_models(["run"], options.target)
     )
-    manifest = manifest_models()
     sql_seconds = {
         name: seconds
         for name, seconds in incremental_models.items()
@@ -273,17 +282,20 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
     }
     # what the new day costs the SQL models alone: about (c) if every Python model took no time
     sql_chain = longest_chain_seconds(sql_seconds, model_parents(manifest))
-    relations = incremental_relations(manifest)
-    spark.sql(f"create database if not exists {INCREMENTAL_COPIES}")
-    for name, relation in relations.items():  # kept to compare with the full refresh
-        spark.table(relation).write.mode("overwrite").saveAsTable(f"{INCREMENTAL_COPIES}.{name}")
+    copy_tables(spark, relations, INCREMENTAL_COPIES)  # kept to compare with the full refresh
+    on_delta = bool(versions) and all(version is not None for version in versions.values())
+    if on_delta:  # the same run again from the same tables, the event-date models MERGEd
+        for name, relation in relations.items():
+            spark.sql(f"restore table {relation} to version as of {versions[name]}")
+        merge_seconds, (merge_models, _) = bench.timed(
+            "dbt run incremental (+1 day, merge)",
+            lambda: dbt_models(["run", "--vars", MERGE_VARS], options.target),
+        )
+        copy_tables(spark, relations, MERGE_COPIES)
     full_seconds, (full_models, _) = bench.timed(
         "dbt run full refresh", lambda: dbt_models(["run", "--full-refresh"], options.target)
     )
-    differences = {
-        name: handwritten.differing_rows(spark.table(relation), spark.table(f"{INCREMENTAL_COPIES}.{name}"))
-        for name, relation in relations.items()
-    }
+    differences = differing_rows(spark, relations, INCREMENTAL_COPIES)
     names = sorted(relations)
     bench.results.update(
         incremental_vs_full_ratio=round(incremental_seconds / full_seconds, 3),
@@ -302,8 +314,36 @@ def run_incremental(bench: BenchRun, spark: SparkSession, settings: Settings) ->
         else None,
         incremental_differing_rows=differences,
     )
+    if on_delta:
+        overwrite = sum(incremental_models.get(n, 0.0) for n in EVENT_DATE_MODELS)
+        merge = sum(merge_models.get(n, 0.0) for n in EVENT_DATE_MODELS)
+        merge_differences = differing_rows(spark, relations, MERGE_COPIES)
+        bench.results.update(
+            incremental_merge_seconds=round(merge_seconds, 2),
+            event_date_models_seconds={
+                "insert_overwrite": {n: incremental_models.get(n, 0.0) for n in EVENT_DATE_MODELS},
+                "merge": {n: merge_models.get(n, 0.0) for n in EVENT_DATE_MODELS},
+            },
+            merge_vs_overwrite_ratio=round(merge / overwrite, 3) if overwrite else None,
+            incremental_merge_differing_rows=merge_differences,
+        )
+        differences = {n: differences[n] + merge_differences[n] for n in names}
     if any(differences.values()):
         raise LakehouseError(f"incremental models differ from their full refresh: {differences}")
+
+
+def copy_tables(spark: SparkSession, relations: Mapping[str, str], database: str) -> None:
+    spark.sql(f"create database if not exists {database}")
+    for name, relation in relations.items():
+        spark.table(relation).write.mode("overwrite").format("parquet").saveAsTable(f"{database}.{name}")
+
+
+def differing_rows(spark: SparkSession, relations: Mapping[str, str], database: str) -> dict[str, int]:
+    """Rows of each model's table that its copy in `database` lacks, or has in excess."""
+    return {
+        name: handwritten.differing_rows(spark.table(relation), spark.table(f"{database}.{name}"))
+        for name, relation in relations.items()
+    }
 
 
 def manifest_models() -> dict[str, dict[str, Any]]:
@@ -388,9 +428,62 @@ def run_micro(bench: BenchRun, spark: SparkSession) -> None:
 # --- the whole run -----------------------------------------------------------------------------------
 
 
+def compare_with_parquet(bench: BenchRun, settings: Settings) -> None:
+    """The end-to-end stages again on Parquet, same data (same scale, days and seed), in a child
+    process with its own state directory: `delta_vs_parquet_end_to_end_ratio` is what Delta costs
+    the pipeline end to end."""
+    import json
+    import subprocess
+
+    options = bench.options
+    home = settings.home.with_name(f"{settings.home.name}-parquet")
+    target = results_dir() / "parquet"
+    log_path = results_dir() / "parquet.log"
+    command = [
+        sys.executable,
+        "-m",
+        "lakehouse.cli",
+        "bench",
+        "--end-to-end-only",
+        "--target",
+        options.target,
+    ]
+    command += [
+        "--scale",
+        str(options.scale_events),
+        "--days",
+        str(options.days),
+        "--seed",
+        str(options.seed),
+    ]
+    env = {
+        **os.environ,
+        "LAKEHOUSE_TABLE_FORMAT": "parquet",
+        "LAKEHOUSE_HOME": str(home),
+        "DBT_TARGET_PATH": str(target),
+    }
+    env.pop(table_format.ENV_RESOLVED, None)
+    print(f"  the same end-to-end stages on Parquet, for the comparison (log: {log_path})", file=sys.stderr)
+    with log_path.open("w") as log:
+        seconds, done = micro.timed(
+            lambda: subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        )
+    bench.stage("parquet comparison (child process)", seconds)
+    if done.returncode != 0:
+        raise LakehouseError(f"the Parquet comparison failed (exit {done.returncode}); see {log_path}")
+    parquet = json.loads((target / "bench" / "results.json").read_text())
+    bench.results.update(
+        parquet_end_to_end_seconds=parquet["end_to_end_seconds"],
+        parquet_stage_seconds=parquet["stage_seconds"],
+        delta_vs_parquet_end_to_end_ratio=round(
+            bench.results["end_to_end_seconds"] / parquet["end_to_end_seconds"], 3
+        ),
+    )
+
+
 def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, Any]:
     """Run every measurement, write results.json and the chart, print the table; returns the results."""
-    from lakehouse.spark import get_spark
+    from lakehouse.spark import get_spark, stop_spark
 
     settings = Settings.from_env()
     if options.end_to_end:
@@ -414,9 +507,13 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
             bench.results["spark_version"] = spark.version
             if options.end_to_end:
                 run_end_to_end(bench, spark, settings)
-                run_incremental(bench, spark, settings)
-                run_dbt_vs_handwritten(bench, spark)
-            run_micro(bench, spark)
+            if not options.only_end_to_end:
+                if options.end_to_end:
+                    run_incremental(bench, spark, settings)
+                    run_dbt_vs_handwritten(bench, spark)
+                run_micro(bench, spark)
+            table_format_name = os.environ.get(table_format.ENV_RESOLVED, "parquet")
+            bench.results["table_format"] = table_format_name
         except BaseException as exc:  # keep what was measured before the failure (an hour at 10M)
             bench.results.update(error=one_line(exc), peak_rss_mb=sampler.peaks_mb())
             saved = report.write_results(bench.results, results_dir())
@@ -427,6 +524,16 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
                 f"{stage} failed: {bench.results['error']} (what was measured before is in {saved})"
             ) from exc
     bench.results["peak_rss_mb"] = sampler.peaks_mb()
+    if options.end_to_end and options.compare_parquet and not options.only_end_to_end:
+        if bench.results["table_format"] == "delta":
+            stop_spark()  # its memory and metastore lock, before the comparison's own JVM starts
+            try:
+                compare_with_parquet(bench, settings)
+            except LakehouseError as exc:  # what Delta measured stands; say why the ratio is missing
+                bench.results["parquet_comparison_error"] = str(exc)
+                print(f"warning: {exc}", file=sys.stderr)
+        else:
+            bench.results["delta_vs_parquet_end_to_end_ratio"] = None  # the run itself is on Parquet
     bench.results["targets"] = report.target_verdicts(bench.results)
     out = results_dir()
     bench.results["results_json"] = str(report.write_results(bench.results, out))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakehouse import dbt_runner
+from lakehouse import dbt_runner, delta
 from lakehouse.validate import audit, dbt_results
 from lakehouse.validate.results import CRITICAL, CheckResult, count
 
@@ -78,14 +78,18 @@ def publish_step(ctx: RunContext) -> None:
         return
     spark = get_spark()
     spark.sql(f"create database if not exists {SERVING_SCHEMA}")
-    views = []
+    views, versions = [], {}
     for table in published_tables():
         if spark.catalog.tableExists(table):
             view = f"{SERVING_SCHEMA}.{table.rpartition('.')[2]}"
             spark.sql(f"create or replace view {view} as select * from {table}")
             views.append(view)
-    ctx.summary.update(published=True, published_views=views)
-    print(f"  publish: {len(views)} serving views")
+            version = delta.table_version(spark, table)
+            if version is not None:
+                versions[table] = version
+    delta.record_published_versions(spark, str(ctx.summary.get("run_id")), versions, audit.file_format())
+    ctx.summary.update(published=True, published_views=views, published_versions=versions)
+    print(f"  publish: {len(views)} serving views" + (" (Delta versions recorded)" if versions else ""))
 
 
 def validate_command() -> int:
