@@ -14,13 +14,18 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
+from lakehouse import table_format
 from lakehouse.config import Settings
+from lakehouse.contracts import cdc, events
+from lakehouse.contracts.schema import Contract, Field
+from lakehouse.errors import LakehouseError
 from lakehouse.generate import GenerationResult, generate
 from lakehouse.ingest import IngestResult, ingest, parse, tables
 from lakehouse.ingest.bronze import FeedCounts, _number_sent_as_string, batch_writer
 
 pytestmark = pytest.mark.spark
 FEEDS = ("events", "cdc_users", "cdc_products", "cdc_orders")
+FORMAT = table_format.resolve(Settings.from_env()).name  # the run's: Delta in `make test`, then Parquet
 
 
 @dataclass
@@ -246,7 +251,7 @@ def test_each_quarantine_reason_on_handwritten_change_lines(spark: SparkSession,
 
 def test_replaying_a_batch_overwrites_instead_of_duplicating(spark: SparkSession, tmp_path: Path) -> None:
     database = f"bronze_replay_{uuid4().hex[:8]}"
-    tables.ensure_bronze(spark, "parquet", database)
+    tables.ensure_bronze(spark, FORMAT, database)
     lines = [VALID.replace(b"e1", f"e{i}".encode()) + b"}" for i in range(5)] + [VALID]
     path = write_lines(tmp_path / "events" / "arrival_date=2026-03-02" / "replay.jsonl", lines)
     batch = spark.read.text(str(path)).select("value", "_metadata")
@@ -264,7 +269,7 @@ def test_large_batches_report_progress(
     spark: SparkSession, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     database = f"bronze_progress_{uuid4().hex[:8]}"
-    tables.ensure_bronze(spark, "parquet", database)
+    tables.ensure_bronze(spark, FORMAT, database)
     lines = [VALID.replace(b"e1", f"e{i}".encode()) + b"}" for i in range(3)] + [VALID]
     path = write_lines(tmp_path / "events" / "arrival_date=2026-03-02" / "batch.jsonl", lines)
     batch = spark.read.text(str(path)).select("value", "_metadata")
@@ -283,3 +288,62 @@ def test_delta_tables_are_declared_with_the_same_layout() -> None:
     assert "`_extra_fields` string" in events
     quarantine = next(d for d in ddls if "bronze.quarantine" in d)
     assert "PARTITIONED BY (`feed`, `_batch_id`, `_arrival_date`)" in quarantine
+
+
+def test_a_newer_contract_adds_its_columns_and_a_type_change_stops_ingestion(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bronze tables built under contract v2 meet a v3 with a new optional field: the column is
+    added (reported), rows already loaded read null, new lines load it. A field that changes type
+    is not additive: one line names the table and column, and nothing is altered."""
+    database = f"bronze_evolve_{uuid4().hex[:8]}"
+    assert tables.ensure_bronze(spark, FORMAT, database) == {}
+    path = write_lines(tmp_path / "events" / "arrival_date=2026-03-02" / "v2.jsonl", [VALID + b"}"])
+    batch_writer("events", FeedCounts(), Counter[str](), database)(
+        spark.read.text(str(path)).select("value", "_metadata"), 0
+    )
+
+    v3 = Contract("events", 3, (*events.EVENTS_V2.fields, Field("page_title", "string")))
+    assert v3.is_additive_over(events.EVENTS_V2)
+    monkeypatch.setattr(events, "LATEST_EVENTS", v3)
+    assert tables.ensure_bronze(spark, FORMAT, database) == {f"{database}.events": ["page_title"]}
+    assert tables.ensure_bronze(spark, FORMAT, database) == {}  # once
+    line = VALID.replace(b'"e1"', b'"e2"') + b',"page_title":"Home"}'
+    path = write_lines(tmp_path / "events" / "arrival_date=2026-03-02" / "v3.jsonl", [line])
+    batch_writer("events", FeedCounts(), Counter[str](), database)(
+        spark.read.text(str(path)).select("value", "_metadata"), 1
+    )
+    loaded = {
+        r.event_id: (r.page_title, r._extra_fields) for r in spark.table(f"{database}.events").collect()
+    }
+    assert loaded == {"e1": (None, None), "e2": ("Home", None)}
+
+    retyped = tuple(replace(f, type="string") if f.name == "quantity" else f for f in v3.fields)
+    monkeypatch.setattr(events, "LATEST_EVENTS", Contract("events", 4, retyped))
+    with pytest.raises(
+        LakehouseError,
+        match=rf"^{database}\.events\.quantity: the contract's type is string but the table holds int; ",
+    ) as error:
+        tables.ensure_bronze(spark, FORMAT, database)
+    assert "\n" not in str(error.value)
+    assert "quantity" in spark.table(f"{database}.events").schema.simpleString()
+
+
+def test_a_field_added_to_a_cdc_payload_is_added_inside_before_and_after(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if FORMAT != "delta":
+        pytest.skip("nested columns are added to Delta tables only (Parquet tables take top-level columns)")
+    database = f"bronze_evolve_cdc_{uuid4().hex[:8]}"
+    tables.ensure_bronze(spark, FORMAT, database)
+    users = cdc.CDC_CONTRACTS["users"]
+    monkeypatch.setitem(
+        cdc.CDC_CONTRACTS, "users", Contract("users", 2, (*users.fields, Field("loyalty_tier", "string")))
+    )
+    table = f"{database}.cdc_users"
+    assert tables.ensure_bronze(spark, FORMAT, database) == {
+        table: ["before.loyalty_tier", "after.loyalty_tier"]
+    }
+    schema = spark.table(table).schema
+    assert schema["after"].dataType.fieldNames()[-1] == "loyalty_tier"
+    assert schema["before"].dataType.fieldNames()[-1] == "loyalty_tier"

@@ -3,7 +3,6 @@
     incremental_strategy=lakehouse_incremental_strategy(),
     unique_key='event_id',
     partition_by=['event_date'],
-    on_schema_change='fail',
 ) }}
 
 {#- Incremental runs rebuild whole event dates: every date that received newly ingested (possibly

@@ -5,7 +5,6 @@
     materialized='incremental',
     incremental_strategy='insert_overwrite',
     partition_by=['activity_date'],
-    on_schema_change='fail',
 ) }}
 
 with events as (

@@ -3,7 +3,6 @@
     incremental_strategy=lakehouse_incremental_strategy(),
     unique_key='event_id',
     partition_by=['event_date'],
-    on_schema_change='fail',
     tblproperties=lakehouse_delta_tblproperties(),
     meta={'delta_zorder_by': ['user_id', 'product_id']},
 ) }}

@@ -8,7 +8,6 @@
     materialized='incremental',
     incremental_strategy='insert_overwrite',
     partition_by=['session_date'],
-    on_schema_change='fail',
 ) }}
 
 with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -11,6 +12,12 @@ from typing import Any
 from lakehouse.config import project_dir
 from lakehouse.errors import LakehouseError
 
+# what `lakehouse_schema_change_message` (macros/schema_changes/) logs when a model's table gains columns
+SCHEMA_CHANGE_MARKER = "lakehouse_schema_change "
+# dbt's first line of a node error names only the kind and the node ("Compilation Error in model x
+# (path)"); the line after it says what happened
+_ERROR_HEADINGS = ("Compilation Error in", "Runtime Error in", "Database Error in", "Error in")
+
 
 @dataclass
 class DbtOutcome:
@@ -19,6 +26,7 @@ class DbtOutcome:
     success: bool
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    schema_changes: dict[str, list[str]] = field(default_factory=dict)  # table -> columns added
 
     def count(self, resource_type: str, *statuses: str) -> int:
         return sum(
@@ -44,22 +52,45 @@ def dbt_args(command: list[str], target: str) -> list[str]:
     return [*command, "--project-dir", str(project), "--profiles-dir", profiles, "--target", target]
 
 
+def error_line(message: str | None) -> str:
+    """The line of a dbt node message that says what went wrong."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    for line in lines:
+        if not line.startswith(_ERROR_HEADINGS) and not line.startswith(">"):
+            return line[:300]
+    return lines[0][:300] if lines else ""
+
+
 def invoke(command: list[str], target: str = "local") -> DbtOutcome:
     """Run one dbt command (e.g. `["build"]`) and summarise its results."""
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(dbt_args(command, target))
-    outcome = DbtOutcome(success=result.success)
+    schema_changes: dict[str, list[str]] = {}
+
+    def collect(event: Any) -> None:
+        message = getattr(event.data, "msg", "")
+        if event.info.name == "JinjaLogInfo" and message.startswith(SCHEMA_CHANGE_MARKER):
+            change = json.loads(message.removeprefix(SCHEMA_CHANGE_MARKER))
+            schema_changes.setdefault(change["table"], []).extend(change["added"])
+
+    result = dbtRunner(callbacks=[collect]).invoke(dbt_args(command, target))
+    outcome = DbtOutcome(success=result.success, schema_changes=schema_changes)
     if result.exception is not None:
         raise LakehouseError(
             f"dbt {' '.join(command)} failed: {str(result.exception).strip().splitlines()[0]}"
         )
     for node_result in getattr(result.result, "results", None) or []:
-        node: Any = node_result.node
+        node: Any = getattr(node_result, "node", None)
+        if node is None:  # a run-operation's result
+            continue
         status = str(node_result.status)
         outcome.counts[(str(node.resource_type), status)] += 1
-        if status in {"fail", "error"}:
-            outcome.failures.append(f"{node.resource_type} {node.name}: {status}")
+        if status == "error":
+            outcome.failures.append(
+                f"{node.resource_type} {node.name}: error: {error_line(node_result.message)}"
+            )
+        elif status == "fail":
+            outcome.failures.append(f"{node.resource_type} {node.name}: fail")
     return outcome
 
 

@@ -30,19 +30,21 @@ class RunContext:
     settings: Settings
     summary: dict[str, Any] = field(default_factory=dict)
     failed_checks: list[str] = field(default_factory=list)
+    dbt_selection: list[str] = field(default_factory=list)  # e.g. ["--select", "fct_events"]; all by default
 
 
 Step = Callable[[RunContext], None]
 
 
 def dbt_build_step(ctx: RunContext) -> None:
-    outcome = dbt_runner.invoke(["build"], ctx.target)
+    outcome = dbt_runner.invoke(["build", *ctx.dbt_selection], ctx.target)
     ctx.summary.update(
         models_built=outcome.models_built,
         seeds_loaded=outcome.count("seed", "success"),
         tests_passed=outcome.tests_passed,
         tests_failed=outcome.tests_failed,
     )
+    ctx.summary.setdefault("schema_changes", {}).update(outcome.schema_changes)
     ctx.failed_checks.extend(outcome.failures)
     print(
         f"  dbt build: {outcome.models_built} models, {outcome.tests_passed} tests passed, "
@@ -116,6 +118,9 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
             f"data: {summary['events_landed']:,} events landed = {summary.get('events_bronze', 0):,} bronze "
             f"+ {summary.get('events_quarantined', 0):,} quarantined"
         )
+    if summary.get("schema_changes"):
+        added = "; ".join(f"{table} +{', +'.join(cols)}" for table, cols in summary["schema_changes"].items())
+        print(f"schema changes (columns added): {added}")
     if "reco_hit_rate_at_10" in summary:
         print(quality_line(summary))
     if "expectations_passed" in summary:

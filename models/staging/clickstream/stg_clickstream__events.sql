@@ -7,7 +7,6 @@
     materialized='incremental',
     incremental_strategy='append',
     partition_by=['event_date'],
-    on_schema_change='fail',
 ) }}
 
 with source as (

@@ -26,8 +26,7 @@ from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import table_format
 from lakehouse.config import Settings
-from lakehouse.contracts.cdc import CDC_FEEDS, bronze_cdc_schema
-from lakehouse.contracts.events import bronze_events_columns
+from lakehouse.contracts.cdc import CDC_FEEDS
 from lakehouse.errors import LakehouseError, one_line
 from lakehouse.generate.landing import MANIFEST_DIR
 from lakehouse.ingest import parse, tables
@@ -57,12 +56,6 @@ def bronze_table(landing_feed: str, database: str = tables.DATABASE) -> str:
     return f"{database}.{name}"
 
 
-def bronze_columns(landing_feed: str) -> list[str]:
-    if landing_feed == "events":
-        return [name for name, _kind in bronze_events_columns()]
-    return [f.name for f in bronze_cdc_schema(quarantine_feed(landing_feed)).fields]
-
-
 @dataclass
 class FeedCounts:
     landed: int = 0  # lines the generator's manifests say were landed
@@ -82,6 +75,7 @@ class IngestResult:
     feeds: dict[str, FeedCounts]
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     drift: dict[str, Any] = field(default_factory=dict)
+    schema_changes: dict[str, list[str]] = field(default_factory=dict)  # table -> columns added
     seconds: float = 0.0
 
     @property
@@ -103,6 +97,7 @@ class IngestResult:
         out["ingest_reconciled"] = self.reconciled
         out["quarantine_reasons"] = self.quarantine_reasons
         out["schema_drift"] = self.drift
+        out["schema_changes"] = self.schema_changes
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -148,9 +143,12 @@ def batch_writer(
     """The foreachBatch function of one feed's stream (also callable directly with a DataFrame);
     batches of at least `progress_min_lines` lines report on stderr when written."""
     feed = quarantine_feed(landing_feed)
-    columns = bronze_columns(landing_feed)
+    table = bronze_table(landing_feed, database)
+    columns: list[str] = []  # the table's, in its order (a column added by a newer contract is last)
 
     def write(batch: DataFrame, batch_id: int) -> None:
+        if not columns:
+            columns.extend(batch.sparkSession.table(table).columns)
         lines = _with_file_columns(batch, batch_id)
         parsed = parse.parse_events(lines) if feed == "events" else parse.parse_changes(lines, feed)
         is_valid = sf.col(parse.REASON).isNull()
@@ -172,7 +170,7 @@ def batch_writer(
             ).first()
             valid, rejected = (int(tally["valid"]), int(tally["rejected"])) if tally else (0, 0)
             if valid:
-                _insert(parsed.filter(is_valid).select(*columns), bronze_table(landing_feed, database))
+                _insert(parsed.filter(is_valid).select(*columns), table)
             if rejected:
                 quarantined = parsed.filter(~is_valid).select(
                     sf.col(parse.RAW).alias("raw_line"),
@@ -287,7 +285,7 @@ def ingest(
     started = time.monotonic()
     settings = settings or Settings.from_env()
     fmt = table_format.resolve(settings)
-    tables.ensure_bronze(spark, fmt.name, database)
+    schema_changes = tables.ensure_bronze(spark, fmt.name, database)
     feeds = {feed: FeedCounts() for feed in LANDING_FEEDS}
     drift: Counter[str] = Counter()
     # The feeds' streams run side by side: their per-batch overheads (listing, checkpoint and
@@ -314,5 +312,6 @@ def ingest(
         feeds=feeds,
         quarantine_reasons={f"{feed}:{reason}": n for (feed, reason), n in sorted(quarantined.items())},
         drift={**drift_report(spark, database), **drift},
+        schema_changes=schema_changes,
         seconds=round(time.monotonic() - started, 2),
     )

@@ -11,9 +11,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
+from lakehouse.contracts import events
 from lakehouse.contracts import quarantine as q
 from lakehouse.contracts.cdc import CDC_CONTRACTS, CDC_OPS, primary_key
-from lakehouse.contracts.events import EXTRA_FIELDS_COLUMN, LATEST_EVENTS
+from lakehouse.contracts.events import EXTRA_FIELDS_COLUMN
 from lakehouse.contracts.schema import Contract
 
 CORRUPT = "_corrupt_record"
@@ -66,7 +67,7 @@ def _line_checks(parsed: str) -> list[Column]:
 
 def parse_events(lines: DataFrame) -> DataFrame:
     """Adds the typed contract columns, `_extra_fields` and `_reject_reason` (null = valid)."""
-    contract = LATEST_EVENTS
+    contract = events.LATEST_EVENTS  # looked up per call: a newer contract version takes effect
     known = sf.array(*(sf.lit(name) for name in contract.field_names))
     parsed = (
         lines.withColumn("_text", sf.from_json(RAW, _as_strings(list(contract.field_names)), JSON_OPTIONS))

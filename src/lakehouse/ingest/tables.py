@@ -1,12 +1,23 @@
-"""Bronze table DDL: explicit schemas from the contracts, created before the first write."""
+"""Bronze table DDL: explicit schemas from the contracts, created before the first write and
+evolved when a contract gains a field.
+
+A contract version may only add optional fields (`Contract.is_additive_over`), so an existing bronze
+table is brought to the latest contract by adding the new columns (`ALTER TABLE ... ADD COLUMNS`,
+nested struct fields included): the rows already loaded read them as null, and no reload is
+needed. A field whose type differs from the table's is not additive; ingestion stops with one line
+naming the column instead of loading values into the wrong type.
+"""
 
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
+from pyspark.sql.types import DataType, StructField, StructType
 
 from lakehouse.contracts.cdc import CDC_FEEDS, bronze_cdc_schema, bronze_cdc_table
 from lakehouse.contracts.events import PARTITION_COLUMNS, bronze_events_columns
 from lakehouse.contracts.quarantine import QUARANTINE_COLUMNS
+from lakehouse.contracts.schema import SPARK_TYPES
+from lakehouse.errors import LakehouseError
 
 DATABASE = "bronze"
 EVENTS = "events"
@@ -20,14 +31,25 @@ def cdc_table(feed: str) -> str:
     return bronze_cdc_table(feed)
 
 
-def create_table_sql(
-    table: str, columns: list[tuple[str, str]], partitions: tuple[str, ...], file_format: str
-) -> str:
+def _schema(columns: list[tuple[str, str]]) -> StructType:
+    return StructType([StructField(name, SPARK_TYPES[kind]) for name, kind in columns])
+
+
+def bronze_schemas(database: str = DATABASE) -> dict[str, tuple[StructType, tuple[str, ...]]]:
+    """Every bronze table the contracts define: name -> (schema, partition columns)."""
+    schemas = {
+        f"{database}.{EVENTS}": (_schema(bronze_events_columns()), PARTITION_COLUMNS),
+        f"{database}.{QUARANTINE}": (_schema(list(QUARANTINE_COLUMNS)), QUARANTINE_PARTITIONS),
+    }
+    for feed in CDC_FEEDS:
+        schemas[f"{database}.{cdc_table(feed)}"] = (bronze_cdc_schema(feed), PARTITION_COLUMNS)
+    return schemas
+
+
+def create_table_sql(table: str, schema: StructType, partitions: tuple[str, ...], file_format: str) -> str:
     """CREATE TABLE IF NOT EXISTS with partition columns last, as Spark stores them."""
-    ordered = [c for c in columns if c[0] not in partitions] + [
-        c for p in partitions for c in columns if c[0] == p
-    ]
-    body = ",\n  ".join(f"`{name}` {kind}" for name, kind in ordered)
+    ordered = [f for f in schema.fields if f.name not in partitions] + [schema[p] for p in partitions]
+    body = ",\n  ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in ordered)
     return (
         f"CREATE TABLE IF NOT EXISTS {table} (\n  {body}\n) USING {file_format}\n"
         f"PARTITIONED BY ({', '.join(f'`{p}`' for p in partitions)})"
@@ -35,21 +57,49 @@ def create_table_sql(
 
 
 def table_ddls(file_format: str, database: str = DATABASE) -> list[str]:
-    ddls = [
-        create_table_sql(f"{database}.{EVENTS}", bronze_events_columns(), PARTITION_COLUMNS, file_format),
-        create_table_sql(
-            f"{database}.{QUARANTINE}", list(QUARANTINE_COLUMNS), QUARANTINE_PARTITIONS, file_format
-        ),
+    return [
+        create_table_sql(table, schema, partitions, file_format)
+        for table, (schema, partitions) in bronze_schemas(database).items()
     ]
-    for feed in CDC_FEEDS:
-        columns = [(f.name, f.dataType.simpleString()) for f in bronze_cdc_schema(feed).fields]
-        ddls.append(
-            create_table_sql(f"{database}.{cdc_table(feed)}", columns, PARTITION_COLUMNS, file_format)
-        )
-    return ddls
 
 
-def ensure_bronze(spark: SparkSession, file_format: str, database: str = DATABASE) -> None:
+def added_fields(table: str, have: StructType, want: StructType, prefix: str = "") -> list[StructField]:
+    """Fields of `want` that `have` lacks, as `path`-named fields (`after.brand`), nested structs
+    included; a field present in both with another type is a breaking change."""
+    existing = {f.name: f.dataType for f in have.fields}
+    added: list[StructField] = []
+    for field in want.fields:
+        path = f"{prefix}{field.name}"
+        current: DataType | None = existing.get(field.name)
+        if current is None:
+            added.append(StructField(path, field.dataType))
+        elif isinstance(current, StructType) and isinstance(field.dataType, StructType):
+            added.extend(added_fields(table, current, field.dataType, f"{path}."))
+        elif current != field.dataType:
+            raise LakehouseError(
+                f"{table}.{path}: the contract's type is {field.dataType.simpleString()} but the table "
+                f"holds {current.simpleString()}; a type change is not additive (add a new field instead, "
+                "or migrate the table: docs/delta.md)"
+            )
+    return added
+
+
+def ensure_bronze(spark: SparkSession, file_format: str, database: str = DATABASE) -> dict[str, list[str]]:
+    """Create the bronze tables, or add the columns a newer contract has; returns the columns added
+    to each existing table (empty when nothing changed)."""
     spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
-    for ddl in table_ddls(file_format, database):
-        spark.sql(ddl)
+    changes: dict[str, list[str]] = {}
+    for table, (schema, partitions) in bronze_schemas(database).items():
+        if not spark.catalog.tableExists(table):
+            spark.sql(create_table_sql(table, schema, partitions, file_format))
+            continue
+        added = added_fields(table, spark.table(table).schema, schema)
+        if added:
+            columns = ", ".join(f"{quoted(f.name)} {f.dataType.simpleString()}" for f in added)
+            spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({columns})")
+            changes[table] = [f.name for f in added]
+    return changes
+
+
+def quoted(path: str) -> str:
+    return ".".join(f"`{part}`" for part in path.split("."))
