@@ -1,7 +1,9 @@
 """One session-scoped SparkSession for the whole suite, on a throw-away LAKEHOUSE_HOME.
 
-The state directory is set before anything imports the package, so a test run never touches a
-developer's warehouse or metastore and never contends for their Derby lock.
+The environment is set before anything imports the package, whatever the developer exported: a
+state directory of the suite's own (never their warehouse, never their Derby lock), the embedded
+local Spark (no exported master or shared metastore), and a random PII salt (the suite checks it
+is written nowhere). Only LAKEHOUSE_TABLE_FORMAT is honoured: `make test` runs a Parquet pass.
 """
 
 from __future__ import annotations
@@ -9,13 +11,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-os.environ.setdefault("LAKEHOUSE_HOME", tempfile.mkdtemp(prefix="lakehouse-test-"))
+os.environ["LAKEHOUSE_HOME"] = tempfile.mkdtemp(prefix="lakehouse-test-")
+os.environ.pop("LAKEHOUSE_SPARK_MASTER", None)
+os.environ.pop("LAKEHOUSE_METASTORE_URL", None)
+os.environ.pop("LAKEHOUSE_RUN_ID", None)
+os.environ.pop("LAKEHOUSE_FILE_FORMAT", None)
+os.environ["LAKEHOUSE_PII_SALT"] = f"suite-salt-{uuid.uuid4().hex}"
 os.environ.setdefault("LAKEHOUSE_TABLE_FORMAT", "auto")
 os.environ.setdefault("LAKEHOUSE_DRIVER_MEMORY", "3g")
 

@@ -3,7 +3,12 @@ its reason, drift kept, new landing days picked up incrementally."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date
@@ -17,6 +22,7 @@ from pyspark.sql import functions as sf
 from lakehouse import table_format
 from lakehouse.config import Settings
 from lakehouse.contracts import cdc, events
+from lakehouse.contracts import landing as landing_layout
 from lakehouse.contracts.schema import Contract, Field
 from lakehouse.errors import LakehouseError
 from lakehouse.generate import GenerationResult, generate
@@ -217,6 +223,41 @@ def test_each_quarantine_reason_on_handwritten_event_lines(spark: SparkSession, 
     assert json.loads(last["_extra_fields"]) == {"coupon": "SPRING"}
 
 
+def test_an_object_or_array_in_a_string_field_is_the_wrong_type(spark: SparkSession, tmp_path: Path) -> None:
+    """Read as a string, `{"nested":[1,2]}` would load as its JSON text: every string field of the
+    contract quarantines an object or an array. A string holding JSON text and a number sent for a
+    string stay valid."""
+    nested = b'{"nested":[1,2]}'
+    lines = [
+        VALID.replace(b'"e1"', nested) + b"}",
+        VALID.replace(b'"a1"', b"[1,2]") + b"}",
+        VALID + b',"user_id":' + nested + b"}",
+        VALID + b',"page_url":{"path":"/"}}',
+        VALID + b',"page_url":"{\\"not\\": \\"nested\\"}","user_id":42}',
+    ]
+    path = write_lines(tmp_path / "events" / "arrival_date=2026-03-02" / "nested.jsonl", lines)
+    assert reasons_of(spark, path, parse.parse_events) == [
+        "wrong_type:event_id",
+        "wrong_type:anonymous_id",
+        "wrong_type:user_id",
+        "wrong_type:page_url",
+        None,
+    ]
+    valid = parse.parse_events(spark.read.text(str(path))).filter(f"{parse.REASON} is null").first()
+    assert (valid["page_url"], valid["user_id"]) == ('{"not": "nested"}', "42")
+
+    source = b'"source":{"lsn":1000,"ts_ms":1}'
+    changes = [
+        b'{"before":null,"after":{"user_id":"u1","email":["a@b.c"]},' + source + b',"op":"c"}',
+        b'{"before":{"user_id":{"id":"u1"}},"after":null,' + source + b',"op":"d"}',
+    ]
+    path = write_lines(tmp_path / "cdc_users" / "arrival_date=2026-03-02" / "nested.jsonl", changes)
+    assert reasons_of(spark, path, lambda df: parse.parse_changes(df, "users")) == [
+        "wrong_type:after.email",
+        "wrong_type:before.user_id",
+    ]
+
+
 def test_each_quarantine_reason_on_handwritten_change_lines(spark: SparkSession, tmp_path: Path) -> None:
     after = b'{"user_id":"u1","email":"a@b.c","marketing_opt_in":true,"updated_at":"2026-03-02T10:00:00Z"}'
     source = b'"source":{"lsn":1000,"ts_ms":1}'
@@ -347,3 +388,108 @@ def test_a_field_added_to_a_cdc_payload_is_added_inside_before_and_after(
     schema = spark.table(table).schema
     assert schema["after"].dataType.fieldNames()[-1] == "loyalty_tier"
     assert schema["before"].dataType.fieldNames()[-1] == "loyalty_tier"
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        (b"", 0),
+        (b"a\n", 1),
+        (b"a", 1),
+        (b"a\nb", 2),
+        (b"a\r\nb\r\n", 2),
+        (b"a\rb\r", 2),
+        (b"a\n\nb\n", 3),  # a blank line is a line: Spark reads it, the parser quarantines it
+    ],
+)
+def test_lines_are_counted_as_spark_splits_them(
+    spark: SparkSession, tmp_path: Path, data: bytes, lines: int
+) -> None:
+    plain = tmp_path / "f.jsonl"
+    plain.write_bytes(data)
+    packed = tmp_path / "f.jsonl.gz"
+    packed.write_bytes(gzip.compress(data))
+    assert landing_layout.count_lines(plain) == landing_layout.count_lines(packed) == lines
+    assert spark.read.text(str(plain)).count() == lines
+
+
+def test_a_file_without_a_manifest_is_counted_and_a_wrong_manifest_is_named(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Producers that write no manifest reconcile exactly (ingestion counts the file's lines and
+    keeps the count); a manifest that disagrees with its file fails, naming the file."""
+    settings = replace(Settings.from_env(), home=tmp_path / "home")
+    database = f"bronze_manifests_{uuid4().hex[:8]}"
+    day = settings.landing_dir / "events" / "arrival_date=2026-03-02"
+    lines = [VALID.replace(b'"e1"', f'"m{i}"'.encode()) + b"}" for i in range(4)] + [b"{broken"]
+    write_lines(day / "from-a-kafka-sink.jsonl", lines)
+
+    first = ingest(spark, settings, database=database)
+    events = first.feeds["events"]
+    assert (events.landed, events.bronze, events.quarantined) == (5, 4, 1)
+    assert events.files_without_manifest == 1
+    assert first.reconciled
+    assert first.summary()["events_files_without_manifest"] == 1
+    kept = json.loads(
+        (
+            settings.landing_dir / "_manifests/events/arrival_date=2026-03-02/from-a-kafka-sink.jsonl.json"
+        ).read_text()
+    )
+    assert (kept["lines"], kept["counted_by"]) == (5, landing_layout.COUNTED_BY)
+    assert ingest(spark, settings, database=database).feeds["events"].landed == 5  # counted once
+
+    write_lines(day / "short.jsonl", lines[:3])
+    manifest = landing_layout.manifest_path(
+        settings.landing_dir, Path("events/arrival_date=2026-03-02/short.jsonl")
+    )
+    manifest.write_text(json.dumps({"lines": 7}))
+    third = ingest(spark, settings, database=database)
+    assert not third.reconciled
+    assert third.feeds["events"].mismatched_files == [
+        "events/arrival_date=2026-03-02/short.jsonl: its manifest says 7 lines, the file holds 3, 3 loaded"
+    ]
+
+
+KILL_AFTER_BRONZE = """
+import os, signal, sys
+from lakehouse.ingest import bronze
+write_rows = bronze._insert
+
+def write_then_die(frame, table):
+    write_rows(frame, table)
+    if table == "bronze.events" and frame.select("_batch_id").first()[0] == 1:
+        os.kill(os.getpid(), signal.SIGKILL)  # batch 1's offsets are logged, its commit is not
+
+bronze._insert = write_then_die
+from lakehouse.spark import get_spark
+bronze.ingest(get_spark(), max_files_per_batch=1)
+"""
+
+
+@pytest.mark.slow
+def test_a_kill_between_a_batchs_offsets_and_its_commit_is_replayed_exactly_once(tmp_path: Path) -> None:
+    """The driver is SIGKILLed inside an events micro-batch, after it wrote the batch's bronze rows
+    and before the batch's commit. The next `lakehouse ingest` replays that batch from the
+    checkpoint under the same batch id, overwriting its partitions: every landed line is loaded
+    once, none twice."""
+    home = tmp_path / "home"
+    generated = generate(scale_events=3_000, days=3, seed=13, out_dir=home / "landing", progress=False)
+    env = {**os.environ, "LAKEHOUSE_HOME": str(home), "DBT_TARGET_PATH": str(tmp_path / "target")}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AFTER_BRONZE], env=env, capture_output=True, timeout=600
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    events_log = home / "checkpoints" / "bronze_events"
+    assert (events_log / "offsets" / "1").exists()
+    assert not (events_log / "commits" / "1").exists()
+
+    again = subprocess.run(
+        [sys.executable, "-m", "lakehouse.cli", "ingest", "--max-files-per-batch", "1"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    summary = json.loads(again.stdout[again.stdout.index("{") :])
+    assert (events_log / "commits" / "1").exists()
+    for feed in FEEDS:
+        assert summary[f"{feed}_landed"] == generated.lines[feed]
+        assert summary[f"{feed}_landed"] == summary[f"{feed}_bronze"] + summary[f"{feed}_quarantined"], feed

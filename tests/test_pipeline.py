@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -27,6 +29,29 @@ def test_run_summary_has_the_required_keys(run_summary: dict[str, object]) -> No
         assert key in run_summary
     assert run_summary["tests_failed"] == 0
     assert run_summary["failed_checks"] == []
+    assert run_summary["tests_warned"] == []
+
+
+def test_every_relationship_is_an_error_and_holds(
+    run_summary: dict[str, object], spark: SparkSession
+) -> None:
+    """The dimensions keep deleted members and infer the ones facts mention before their feed
+    delivers them, so no fact may point at a missing member: every relationship test is an error."""
+    manifest = json.loads((Path(str(run_summary["_target"])) / "manifest.json").read_text())
+    relationships = [
+        node
+        for node in manifest["nodes"].values()
+        if node.get("test_metadata", {}).get("name") == "relationships"
+    ]
+    assert len(relationships) >= 6
+    assert {node["config"]["severity"].lower() for node in relationships} == {"error"}
+    inferred = spark.sql("select count(*) from marts.dim_users where is_inferred").first()[0]
+    missing = spark.sql(
+        "select count(distinct user_id) from staging.stg_clickstream__events as e "
+        "where user_id is not null and not exists "
+        "(select 1 from intermediate.int_user_changes_historized as h where h.user_id = e.user_id)"
+    ).first()[0]
+    assert inferred >= missing > 0  # the sample has users whose first change arrives late
 
 
 def test_the_run_is_on_delta_when_setup_installed_its_connector(run_summary: dict[str, object]) -> None:
@@ -37,6 +62,31 @@ def test_the_run_is_on_delta_when_setup_installed_its_connector(run_summary: dic
     installed = connectors.installed_jars("delta") is not None
     expected = forced if forced != "auto" else ("delta" if installed else "parquet")
     assert run_summary["table_format"] == expected
+
+
+def test_the_pii_salt_hashes_and_is_written_nowhere(
+    run_summary: dict[str, object], built_project: BuiltProject, spark: SparkSession
+) -> None:
+    """The suite's random salt made the hashes (a staged email hash equals SHA-256 of salt|email
+    computed here), and no file of the run holds it: not the compiled SQL, manifest or run results,
+    the docs site or dbt's logs, nor the warehouse, its Delta logs or the metastore."""
+    from lakehouse.config import Settings
+
+    salt = os.environ["LAKEHOUSE_PII_SALT"]
+    assert salt.startswith("suite-salt-")
+    email = spark.sql(
+        "select after.email from bronze.cdc_users where after.email is not null order by lsn limit 1"
+    ).first()[0]
+    expected = hashlib.sha256(f"{salt}|{email.strip().lower()}".encode()).hexdigest()
+    hashed = spark.sql(f"select count(*) from staging.stg_cdc__user_changes where email_hash = '{expected}'")
+    assert hashed.first()[0] >= 1
+    roots = [built_project.target, built_project.target.parent / "logs", Settings.from_env().home]
+    searched = 0
+    for root in roots:
+        for path in (p for p in root.rglob("*") if p.is_file()):
+            assert salt.encode() not in path.read_bytes(), path
+            searched += 1
+    assert searched > 100  # the artifacts, the logs and the warehouse were there to search
 
 
 def test_sql_and_python_models_were_built(run_summary: dict[str, object]) -> None:
@@ -193,3 +243,69 @@ def test_event_coverage_test_finds_lost_changed_and_unsessioned_events(
 
     unsessioned = failures(events.withColumn("session_id", sf.when(~is_last, sf.col("session_id"))), sessions)
     assert last_event["event_id"] in [r["event_id"] for r in unsessioned]
+
+
+def test_the_summary_reports_what_the_run_did(run_summary: dict[str, Any], spark: SparkSession) -> None:
+    """The figures that matter, against the tables themselves: nothing lost per feed, every kind of
+    dirt quarantined with its reason, what was published, the expectations and the recommender."""
+    feeds = {
+        "events": "bronze.events",
+        "cdc_users": "bronze.cdc_users",
+        "cdc_products": "bronze.cdc_products",
+    }
+    feeds["cdc_orders"] = "bronze.cdc_orders"
+    quarantine = spark.table("bronze.quarantine")
+    for feed, table in feeds.items():
+        landed, bronze, quarantined = (
+            run_summary[f"{feed}_{kind}"] for kind in ("landed", "bronze", "quarantined")
+        )
+        assert landed == bronze + quarantined > 0, feed
+        assert bronze == spark.table(table).count(), feed
+        assert quarantined == quarantine.where(sf.col("feed") == feed.removeprefix("cdc_")).count(), feed
+    reasons = run_summary["quarantine_reasons"]
+    assert sum(reasons.values()) == quarantine.count()
+    for reason in ("malformed_json", "wrong_type", "missing_required_field", "invalid_utf8"):
+        assert reasons[f"events:{reason}"] > 0, reason
+
+    assert run_summary["published"] is True
+    views = {f"serving.{t.name}" for t in spark.catalog.listTables("serving")}
+    assert set(run_summary["published_views"]) == views
+    assert len(views) >= 7
+
+    audited = spark.table("audit.check_results").where(f"run_id = '{run_summary['run_id']}'")
+    expectations = audited.where("source = 'great_expectations'")
+    assert run_summary["expectations_passed"] == expectations.where("status = 'pass'").count() > 0
+    assert run_summary["expectations_failed"] == expectations.where("status != 'pass'").count() == 0
+
+    evaluation = {row.model_name: row for row in spark.table("features.reco_evaluation").collect()}
+    assert run_summary["reco_users_evaluated"] == evaluation["recommender"].users_evaluated
+    assert run_summary["reco_hit_rate_at_10"] == pytest.approx(evaluation["recommender"].hit_rate, abs=1e-4)
+
+
+def test_no_raw_email_ip_or_name_beyond_bronze(run_summary: dict[str, Any], spark: SparkSession) -> None:
+    """Raw e-mail addresses, IP addresses and names stop at bronze: no string column of any table
+    or view in staging and the layers after it holds one of the values bronze received."""
+    raw = spark.sql(
+        """
+        select after.email as value from bronze.cdc_users where after.email is not null
+        union select after.full_name from bronze.cdc_users where after.full_name is not null
+        union select ip_address from bronze.events where ip_address is not null
+        """
+    ).distinct()
+    raw.cache().createOrReplaceTempView("raw_pii")
+    assert raw.count() > 100
+    checked = 0
+    for schema in ("staging", "intermediate", "marts", "features", "serving"):
+        for table in spark.catalog.listTables(schema):
+            name = f"{schema}.{table.name}"
+            columns = [
+                f.name for f in spark.table(name).schema.fields if f.dataType.simpleString() == "string"
+            ]
+            if not columns:
+                continue
+            matches = " or ".join(f"t.`{column}` = raw_pii.value" for column in columns)
+            leaked = spark.sql(f"select count(*) from {name} as t join raw_pii on {matches}").first()[0]
+            assert leaked == 0, name
+            checked += 1
+    raw.unpersist()
+    assert checked >= 20

@@ -7,17 +7,30 @@ without parsing the rest of the lakehouse project.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dbt.tests.util import run_dbt
 from pyspark.sql import SparkSession
 
-from lakehouse import table_format
+from lakehouse import dbt_runner, table_format
 from lakehouse.config import Settings, project_dir
 
 pytestmark = pytest.mark.spark
 
 AUDIT_MACROS = project_dir() / "macros" / "audit"
+# a test that finds rows but only warns: `lakehouse run` must report it, not drop it
+WARNING_TEST = """
+version: 2
+models:
+  - name: two_rows
+    columns:
+      - name: id
+        data_tests:
+          - accepted_values:
+              arguments: {values: [1]}
+              config: {severity: warn}
+"""
 
 
 @pytest.fixture(scope="class")
@@ -31,6 +44,7 @@ def models() -> dict[str, str]:
         "two_rows.sql": "select 1 as id union all select 2 as id",
         "a_view.sql": "{{ config(materialized='view') }} select * from {{ ref('two_rows') }}",
         "broken.sql": "select * from a_table_that_does_not_exist",
+        "schema.yml": WARNING_TEST,
     }
 
 
@@ -77,6 +91,7 @@ class TestRecordDbtModelRuns:
         self, project: object, unique_schema: str, spark: SparkSession, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.delenv("LAKEHOUSE_RUN_ID", raising=False)
+        run_dbt(["run", "--select", "two_rows"])  # the audit table exists whatever ran before
         before = spark.table(f"{unique_schema}.dbt_model_runs").count()
         run_dbt(["run", "--select", "two_rows"])
         rows = spark.table(f"{unique_schema}.dbt_model_runs").collect()
@@ -84,3 +99,20 @@ class TestRecordDbtModelRuns:
         # without LAKEHOUSE_RUN_ID the run id is dbt's invocation id, shared by the invocation's rows
         newest = max(rows, key=lambda row: row["completed_at"])
         assert newest["run_id"] == newest["invocation_id"]
+
+
+class TestWarnings:
+    """dbt tests that warn are reported by name with their rows (run_summary.json tests_warned)."""
+
+    @pytest.fixture(scope="class")
+    def models(self) -> dict[str, str]:
+        return {"two_rows.sql": "select 1 as id union all select 2 as id", "schema.yml": WARNING_TEST}
+
+    def test_a_warning_is_reported_with_its_rows(self, project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("LAKEHOUSE_PROJECT_DIR", str(project.project_root))
+        monkeypatch.setenv("DBT_PROFILES_DIR", str(project.profiles_dir))
+        outcome = dbt_runner.invoke(["build"], "default")
+        assert outcome.success
+        assert outcome.failures == []
+        assert outcome.warnings == ["accepted_values_two_rows_id__1: 1 rows"]
+        assert outcome.tests_passed == 0

@@ -1,7 +1,16 @@
--- Every user the users feed has known, deleted ones included (flagged), so facts never point at
--- a missing user; attributes are those of the user's latest version.
+-- Every user the users feed has known, deleted ones included (flagged), and every user a fact
+-- refers to before the feed has delivered them (inferred members, flagged): so facts never point
+-- at a missing user. Attributes are those of the user's latest version.
 with user_versions as (
     select * from {{ ref('int_user_changes_historized') }}
+),
+
+events as (
+    select * from {{ ref('stg_clickstream__events') }}
+),
+
+order_changes as (
+    select * from {{ ref('stg_cdc__order_changes') }}
 ),
 
 country_regions as (
@@ -17,7 +26,19 @@ ranked_versions as (
     from user_versions
 ),
 
-final as (
+referenced_users as (
+    select events.user_id from events where events.user_id is not null
+    union
+    select order_changes.user_id from order_changes where order_changes.user_id is not null
+),
+
+inferred_users as (
+    select referenced_users.user_id
+    from referenced_users
+    left anti join user_versions on referenced_users.user_id = user_versions.user_id
+),
+
+known_users as (
     select /*+ broadcast(country_regions) */
         ranked_versions.user_id,
         ranked_versions.email_hash,
@@ -28,11 +49,30 @@ final as (
         ranked_versions.marketing_opt_in,
         ranked_versions.updated_at,
         ranked_versions.version_count,
-        not ranked_versions.is_current as is_deleted
+        not ranked_versions.is_current as is_deleted,
+        false as is_inferred
     from ranked_versions
     left join country_regions
         on ranked_versions.country_code = country_regions.country_code
     where ranked_versions.version_rank = 1
+),
+
+final as (
+    select * from known_users
+    union all
+    select
+        inferred_users.user_id,
+        cast(null as string) as email_hash,
+        cast(null as string) as country_code,
+        cast(null as string) as country_name,
+        cast(null as string) as region,
+        cast(null as timestamp) as signup_at,
+        cast(null as boolean) as marketing_opt_in,
+        cast(null as timestamp) as updated_at,
+        cast(0 as bigint) as version_count,
+        false as is_deleted,
+        true as is_inferred
+    from inferred_users
 )
 
 select * from final

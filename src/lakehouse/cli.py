@@ -82,7 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def jvm_running() -> bool:
+    if "pyspark" not in sys.modules:
+        return False
+    from pyspark import SparkContext
+
+    return SparkContext._gateway is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. A Spark JVM the command started is stopped before this returns: it holds
+    the embedded metastore's lock until it exits, and `lakehouse a && lakehouse b` must work."""
+    jvm_before = jvm_running()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -96,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if jvm_running() and not jvm_before:  # the JVM this command started ends before it returns
+            from lakehouse.spark import stop_spark
+
+            stop_spark()
 
 
 if __name__ == "__main__":

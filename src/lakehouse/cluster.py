@@ -31,6 +31,7 @@ from pathlib import Path
 
 import psutil
 
+from lakehouse import pii
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
@@ -355,6 +356,9 @@ def up(
     progress: Callable[[str], None] = lambda message: None,
 ) -> list[str]:
     """Start the metastore, master, workers and (optionally) the Thrift server; idempotent."""
+    if thrift:  # its SQL hashes PII with the salt in its environment (lakehouse.pii)
+        pii.require_production_salt("the Thrift server")
+        pii.export_for_spark()
     for sub in ("conf", "logs", "run", "work"):
         (config.state_dir / sub).mkdir(parents=True, exist_ok=True)
     config.settings.warehouse_dir.mkdir(parents=True, exist_ok=True)

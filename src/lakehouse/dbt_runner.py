@@ -26,6 +26,7 @@ class DbtOutcome:
     success: bool
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # tests that found rows but only warn
     schema_changes: dict[str, list[str]] = field(default_factory=dict)  # table -> columns added
 
     def count(self, resource_type: str, *statuses: str) -> int:
@@ -91,6 +92,8 @@ def invoke(command: list[str], target: str = "local") -> DbtOutcome:
             )
         elif status == "fail":
             outcome.failures.append(f"{node.resource_type} {node.name}: fail")
+        elif status == "warn":
+            outcome.warnings.append(f"{node.name}: {node_result.failures} rows")
     return outcome
 
 

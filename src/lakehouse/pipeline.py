@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,12 +44,13 @@ def dbt_build_step(ctx: RunContext) -> None:
         seeds_loaded=outcome.count("seed", "success"),
         tests_passed=outcome.tests_passed,
         tests_failed=outcome.tests_failed,
+        tests_warned=outcome.warnings,
     )
     ctx.summary.setdefault("schema_changes", {}).update(outcome.schema_changes)
     ctx.failed_checks.extend(outcome.failures)
     print(
         f"  dbt build: {outcome.models_built} models, {outcome.tests_passed} tests passed, "
-        f"{outcome.tests_failed} failed"
+        f"{outcome.tests_failed} failed, {len(outcome.warnings)} warned"
     )
 
 
@@ -71,19 +73,38 @@ def write_summary(summary: dict[str, Any]) -> str:
 
 def run(target: str = "local", steps: list[tuple[str, Step]] | None = None) -> int:
     """Run the pipeline; returns the process exit code (0 when every check passed)."""
-    from lakehouse.spark import executor_count, get_spark
-
     started = time.monotonic()
     settings = Settings.from_env()
     fmt = table_format.resolve(settings)
     ctx = RunContext(target=target, settings=settings)
     ctx.summary.update(target=target, table_format=fmt.name, table_format_reason=fmt.reason)
     # one id for the run's audit rows, written by dbt's on-run-end hook and the validate step
-    ctx.summary["run_id"] = os.environ["LAKEHOUSE_RUN_ID"] = audit.new_run_id()
+    ctx.summary["run_id"] = audit.new_run_id()
+    with environment(LAKEHOUSE_RUN_ID=ctx.summary["run_id"]):
+        return run_steps(ctx, steps if steps is not None else STEPS, started)
+
+
+@contextmanager
+def environment(**variables: str) -> Iterator[None]:
+    """Set environment variables for a block (dbt reads the run id from one) and restore them."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_steps(ctx: RunContext, chosen: list[tuple[str, Step]], started: float) -> int:
+    from lakehouse.spark import executor_count, get_spark
+
     spark = get_spark("lakehouse-run")
     ctx.summary.update(spark_version=spark.version, spark_master=spark.sparkContext.master)
     ctx.summary["application_id"] = spark.sparkContext.applicationId
-    chosen = steps if steps is not None else STEPS
     for number, (name, step) in enumerate(chosen, start=1):
         print(f"[{number}/{len(chosen)}] {name}", flush=True)
         step_started = time.monotonic()
@@ -107,7 +128,8 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
     print(
         f"\nlakehouse run ({summary['target']}, {summary['table_format']}): "
         f"{summary.get('models_built', 0)} models built, {summary.get('tests_passed', 0)} tests passed, "
-        f"{summary.get('tests_failed', 0)} failed in {summary['wall_seconds']:.0f}s"
+        f"{len(summary.get('tests_warned', []))} warned, {summary.get('tests_failed', 0)} failed "
+        f"in {summary['wall_seconds']:.0f}s"
     )
     master = str(summary.get("spark_master"))
     local = master.startswith("local")
@@ -129,6 +151,8 @@ def print_summary(summary: dict[str, Any], path: str) -> None:
             f"({summary.get('expectations_failed_critical', 0)} critical); "
             f"published: {'yes' if summary.get('published') else 'no'}; data docs: {summary.get('data_docs')}"
         )
+    for warned in summary.get("tests_warned", []):
+        print(f"  WARNED test {warned}")
     for check in summary.get("failed_checks", []):
         print(f"  FAILED {check}")
     print(f"summary: {path}")

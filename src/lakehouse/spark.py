@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 from pyspark import SparkContext
 from pyspark.sql import SparkSession
 
-from lakehouse import table_format
+from lakehouse import pii, table_format
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError, one_line
 
@@ -34,6 +35,8 @@ MIN_JAVA = 17
 ARROW_BATCH_ROWS = 10_000
 # The column every event table carries with a distinct value per row (written without a dictionary).
 UNIQUE_PER_ROW_COLUMN = "event_id"
+# how long a new process waits for a metastore that another one is releasing (LAKEHOUSE_METASTORE_WAIT)
+METASTORE_WAIT_SECONDS = float(os.environ.get("LAKEHOUSE_METASTORE_WAIT") or 60)
 
 
 def java_major_version() -> int:
@@ -65,26 +68,46 @@ def check_java() -> None:
         )
 
 
-def check_metastore_free(metastore: Path) -> None:
-    """Fail with one line when another process holds the embedded Derby metastore.
+def metastore_in_use(metastore: Path) -> bool:
+    """True while another process holds the embedded Derby metastore.
 
     Derby takes an exclusive OS file lock on `dbex.lck` while a JVM has the database open;
     Java and Python share POSIX record locks, so a non-blocking lock attempt tells.
     """
     lock_file = metastore / "dbex.lck"
     if not lock_file.exists():
-        return
+        return False
     with open(lock_file, "rb+") as handle:
         try:
             fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EAGAIN):
-                raise LakehouseError(
-                    f"the Derby metastore {metastore} is in use by another Spark process; "
-                    "wait for it to finish, or give this run its own LAKEHOUSE_HOME"
-                ) from exc
+                return True
             raise
         fcntl.lockf(handle, fcntl.LOCK_UN)
+    return False
+
+
+def check_metastore_free(metastore: Path, wait_seconds: float = METASTORE_WAIT_SECONDS) -> None:
+    """Wait up to `wait_seconds` for a metastore another process holds (a JVM finishing its exit
+    releases it within seconds), saying so once; then fail with one line."""
+    deadline = time.monotonic() + wait_seconds
+    said = False
+    while metastore_in_use(metastore):
+        if time.monotonic() >= deadline:
+            raise LakehouseError(
+                f"the Derby metastore {metastore} is in use by another Spark process; "
+                "wait for it to finish, or give this run its own LAKEHOUSE_HOME"
+            )
+        if not said:
+            print(
+                f"waiting up to {wait_seconds:.0f} s for the Derby metastore {metastore}, "
+                "held by another Spark process",
+                file=sys.stderr,
+                flush=True,
+            )
+            said = True
+        time.sleep(0.5)
 
 
 def session_conf(settings: Settings, fmt: table_format.TableFormat) -> dict[str, str]:
@@ -105,6 +128,8 @@ def session_conf(settings: Settings, fmt: table_format.TableFormat) -> dict[str,
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
         "spark.sql.ansi.enabled": "false",
+        # `${env:LAKEHOUSE_PII_SALT}` in hash_pii is filled in by Spark from the JVM's environment
+        "spark.sql.variable.substitute": "true",
         # Parquet dictionary-encodes every column until the dictionary outgrows its page, then
         # rewrites the column plain. Event ids are unique per row, so that attempt is pure cost:
         # 5-8% of the write time of a 1M-event table (README Performance), same file size.
@@ -153,6 +178,9 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
     fmt = table_format.resolve(settings)
     check_java()
     settings.home.mkdir(parents=True, exist_ok=True)
+    if not settings.master.startswith("local"):
+        pii.require_production_salt(f"Spark on {settings.master}")
+    pii.export_for_spark()  # before the JVM starts: it inherits the salt, which stays out of SQL and files
     if settings.metastore_url is None:  # a shared metastore takes no file lock here
         check_metastore_free(settings.metastore_dir)
     # pandas UDF workers start `PYSPARK_PYTHON`; make them use this interpreter and its packages.

@@ -77,19 +77,39 @@ def test_second_process_on_the_same_metastore_gets_one_line(spark: SparkSession,
     settings = Settings.from_env()
     assert (settings.metastore_dir / "dbex.lck").exists()
     with pytest.raises(LakehouseError, match="in use by another Spark process"):
-        spark_factory.check_metastore_free(settings.metastore_dir)
-    result = run_cli(["run"], {"LAKEHOUSE_HOME": str(settings.home), "DBT_TARGET_PATH": str(tmp_path)})
+        spark_factory.check_metastore_free(settings.metastore_dir, wait_seconds=0)
+    env = {
+        "LAKEHOUSE_HOME": str(settings.home),
+        "DBT_TARGET_PATH": str(tmp_path),
+        "LAKEHOUSE_METASTORE_WAIT": "2",
+    }
+    result = run_cli(["run"], env)
     assert result.returncode == 2, result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: the Derby metastore")
-    assert "in use by another Spark process" in last
+    lines = result.stderr.strip().splitlines()
+    assert f"waiting up to 2 s for the Derby metastore {settings.metastore_dir}" in lines[0]
+    assert lines[-1].startswith("error: the Derby metastore")
+    assert "in use by another Spark process" in lines[-1]
     assert "Traceback" not in result.stderr
     assert "XSDB6" not in result.stderr
 
 
+@pytest.mark.spark
+def test_chained_commands_find_the_metastore_free(tmp_path: Path) -> None:
+    """`lakehouse ingest && lakehouse ingest`: the first command's JVM has exited, and released the
+    metastore, by the time the command returns, so the second starts at once instead of failing."""
+    env = {"LAKEHOUSE_HOME": str(tmp_path / "state"), "DBT_TARGET_PATH": str(tmp_path / "target")}
+    first = run_cli(["ingest"], env)
+    assert first.returncode == 0, first.stderr
+    assert not spark_factory.metastore_in_use(tmp_path / "state" / "metastore_db")
+    second = run_cli(["ingest"], {**env, "LAKEHOUSE_METASTORE_WAIT": "0"})
+    assert second.returncode == 0, second.stderr
+    assert "waiting" not in second.stderr
+
+
 def test_free_metastore_passes(tmp_path: Path) -> None:
     (tmp_path / "dbex.lck").write_bytes(b"")  # a stale lock file left by a crashed JVM
-    spark_factory.check_metastore_free(tmp_path)
+    assert not spark_factory.metastore_in_use(tmp_path)
+    spark_factory.check_metastore_free(tmp_path, wait_seconds=0)
 
 
 @pytest.mark.spark

@@ -323,6 +323,24 @@ def compare_tuned_vs_default(
     }
 
 
+def frame_differences(left: pd.DataFrame, right: pd.DataFrame) -> int:
+    """Rows that differ between two collections of the same rows in the same order (shape,
+    columns, then values: NaN equals NaN, numbers to 9 places; dtypes may differ between the pickled
+    and the Arrow path). A different shape or column list counts every row."""
+    if left.shape != right.shape or list(left.columns) != list(right.columns):
+        return max(len(left), len(right))
+    differs = pd.Series(False, index=range(len(left)))
+    for column in left.columns:
+        a, b = left[column].reset_index(drop=True), right[column].reset_index(drop=True)
+        both_missing = a.isna() & b.isna()
+        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
+            same = (a.astype(float) - b.astype(float)).abs().le(1e-9)
+        else:
+            same = a.astype(str) == b.astype(str)
+        differs |= ~(same | both_missing)
+    return int(differs.sum())
+
+
 def compare_topandas(spark: SparkSession, events: DataFrame, repeats: int = 1) -> dict[str, float | int]:
     """(e) `toPandas()` of the same cached rows with Arrow and with the row-by-row (pickled) path."""
     cached = events.cache()
@@ -337,8 +355,9 @@ def compare_topandas(spark: SparkSession, events: DataFrame, repeats: int = 1) -
             seconds, arrow = timed(cached.toPandas)
             arrow_seconds = min(arrow_seconds, seconds)
     cached.unpersist()
-    if plain.shape != arrow.shape or list(plain.columns) != list(arrow.columns):
-        raise LakehouseError(f"toPandas with and without Arrow disagree: {plain.shape} vs {arrow.shape}")
+    differing = frame_differences(plain, arrow)
+    if differing:
+        raise LakehouseError(f"toPandas with and without Arrow disagree on {differing} of {rows} rows")
     return {
         "topandas_rows": rows,
         "topandas_plain_seconds": round(plain_seconds, 3),

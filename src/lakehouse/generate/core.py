@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from lakehouse.contracts.landing import MANIFEST_DIR
 from lakehouse.generate import cdc
 from lakehouse.generate.clickstream import generate_clickstream
 from lakehouse.generate.config import DAY_MS, GenerateConfig
 from lakehouse.generate.landing import (
     MALFORMATIONS,
-    MANIFEST_DIR,
     EventSerializer,
     LandingWriter,
     Progress,

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.contracts.events import EVENT_TYPES
+from lakehouse.contracts.landing import MANIFEST_DIR, manifest_path
 from lakehouse.generate import jsonl
 from lakehouse.generate import reference as ref
 from lakehouse.generate.cdc import ChangeFeed
@@ -24,7 +25,6 @@ from lakehouse.generate.clickstream import CAMPAIGNS, COUNTRY_CURRENCY, CURRENCI
 from lakehouse.generate.config import DAY_MS, GenerateConfig
 from lakehouse.generate.world import World
 
-MANIFEST_DIR = "_manifests"  # a leading underscore hides it from Spark's file listing
 # Malformation kinds, in the order of `Clickstream.events["malformed"]` codes.
 MALFORMATIONS = ("truncated_json", "wrong_type", "missing_required_field", "invalid_utf8")
 APP_VERSIONS = {"web": "web-3.2.0", "ios": "ios-5.4.1", "android": "android-5.4.0"}
@@ -222,9 +222,9 @@ class LandingWriter:
             "bytes": len(data),
             "generation": self.cfg.tag,
         }
-        manifest_path = self.landing / MANIFEST_DIR / relative.parent / f"{relative.name}.json"
-        manifest_path.parent.mkdir(parents=True, exist_ok=True)
-        manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+        written = manifest_path(self.landing, relative)
+        written.parent.mkdir(parents=True, exist_ok=True)
+        written.write_text(json.dumps(manifest, indent=1) + "\n")
         self.files.append(manifest)
 
 

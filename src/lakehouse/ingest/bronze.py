@@ -10,7 +10,6 @@ of duplicating it, which is what makes the sink idempotent on the batch id for P
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import Counter
@@ -26,14 +25,12 @@ from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import table_format
 from lakehouse.config import Settings
-from lakehouse.contracts.cdc import CDC_FEEDS
+from lakehouse.contracts import landing as landing_layout
 from lakehouse.errors import LakehouseError, one_line
-from lakehouse.generate.landing import MANIFEST_DIR
 from lakehouse.ingest import parse, tables
 from lakehouse.spark import runtime_conf
 
-LANDING_FEEDS = ("events", *(f"cdc_{feed}" for feed in CDC_FEEDS))
-FILE_GLOB = "*.{jsonl,jsonl.gz}"
+LANDING_FEEDS = landing_layout.FEEDS
 # Landed bytes per micro-batch (at least one file): each batch's parsed rows are cached while it
 # is written, so the batch size bounds the heap ingestion needs whatever the backlog.
 MAX_BYTES_PER_BATCH = 512 * 1024 * 1024
@@ -58,12 +55,14 @@ def bronze_table(landing_feed: str, database: str = tables.DATABASE) -> str:
 
 @dataclass
 class FeedCounts:
-    landed: int = 0  # lines the generator's manifests say were landed
+    landed: int = 0  # lines landed: the producers' manifests, or counted where a file came without
+    files_without_manifest: int = 0  # landed files whose lines ingestion counted itself
     bronze: int = 0  # rows in the bronze table
     quarantined: int = 0  # rows in bronze.quarantine for the feed
     added_bronze: int = 0  # ... written by this run
     added_quarantined: int = 0
     batches: int = 0
+    mismatched_files: list[str] = field(default_factory=list)  # what differs, file by file
 
     @property
     def reconciled(self) -> bool:
@@ -92,6 +91,7 @@ class IngestResult:
                     f"{feed}_bronze": counts.bronze,
                     f"{feed}_quarantined": counts.quarantined,
                     f"{feed}_added_this_run": counts.added_bronze + counts.added_quarantined,
+                    f"{feed}_files_without_manifest": counts.files_without_manifest,
                 }
             )
         out["ingest_reconciled"] = self.reconciled
@@ -104,10 +104,28 @@ class IngestResult:
         return {**asdict(self), "reconciled": self.reconciled}
 
 
-def landed_lines(landing: Path, landing_feed: str) -> int:
-    """Sum of the per-file manifests' line counts (the producer's own count)."""
-    manifests = (landing / MANIFEST_DIR / landing_feed).glob("arrival_date=*/*.json")
-    return sum(int(json.loads(path.read_text())["lines"]) for path in manifests)
+def mismatched_files(
+    spark: SparkSession, landing: Path, landing_feed: str, database: str, limit: int = 5
+) -> list[str]:
+    """The files whose landed lines differ from the rows loaded from them, each said in one
+    phrase; the file's lines are counted again to tell a wrong manifest from a loss."""
+    feed = quarantine_feed(landing_feed)
+    loaded = Counter[str]()
+    for frame in (
+        spark.table(bronze_table(landing_feed, database)),
+        spark.table(f"{database}.{tables.QUARANTINE}").where(sf.col("feed") == feed),
+    ):
+        for row in frame.groupBy("_source_file").count().collect():
+            loaded[row["_source_file"]] += int(row["count"])
+    found = []
+    for relative in landing_layout.landed_files(landing, landing_feed):
+        manifest = landing_layout.read_manifest(landing, relative) or {}
+        said, got = int(manifest.get("lines", 0)), loaded.get(relative.as_posix(), 0)
+        if said != got:
+            holds = landing_layout.count_lines(landing / relative)
+            source = "ingestion's count" if manifest.get("counted_by") else "its manifest"
+            found.append(f"{relative}: {source} says {said} lines, the file holds {holds}, {got} loaded")
+    return found[:limit]
 
 
 def _with_file_columns(lines: DataFrame, batch_id: int) -> DataFrame:
@@ -212,7 +230,7 @@ def start_stream(
     reader = (
         spark.readStream.format("text")
         .option("recursiveFileLookup", "true")
-        .option("pathGlobFilter", FILE_GLOB)
+        .option("pathGlobFilter", landing_layout.FILE_GLOB)
     )
     if max_files_per_batch:
         reader = reader.option("maxFilesPerTrigger", str(max_files_per_batch))
@@ -304,10 +322,13 @@ def ingest(
     )
     quarantined = {(r["feed"], r["reason"]): int(r["count"]) for r in by_reason.collect()}
     for landing_feed, counts in feeds.items():
-        counts.landed = landed_lines(settings.landing_dir, landing_feed)
+        landed = landing_layout.landed_count(settings.landing_dir, landing_feed)
+        counts.landed, counts.files_without_manifest = landed.lines, landed.files_without_manifest
         counts.bronze = spark.table(bronze_table(landing_feed, database)).count()
         feed = quarantine_feed(landing_feed)
         counts.quarantined = sum(n for (f, _reason), n in quarantined.items() if f == feed)
+        if not counts.reconciled:
+            counts.mismatched_files = mismatched_files(spark, settings.landing_dir, landing_feed, database)
     return IngestResult(
         feeds=feeds,
         quarantine_reasons={f"{feed}:{reason}": n for (feed, reason), n in sorted(quarantined.items())},

@@ -43,10 +43,13 @@ def describe(result: IngestResult) -> list[str]:
     lines = []
     for feed, c in result.feeds.items():
         verdict = "ok" if c.reconciled else "MISMATCH"
+        counted = f" ({c.files_without_manifest:,} files without a manifest: lines counted)"
         lines.append(
             f"{feed}: landed {c.landed:,} = bronze {c.bronze:,} + quarantined {c.quarantined:,} [{verdict}]; "
             f"this run +{c.added_bronze:,} bronze, +{c.added_quarantined:,} quarantined"
+            + (counted if c.files_without_manifest else "")
         )
+        lines.extend(f"  {feed}: {mismatch}" for mismatch in c.mismatched_files)
     return lines
 
 
@@ -62,6 +65,7 @@ def ingest_step(ctx: RunContext) -> None:
             ctx.failed_checks.append(
                 f"ingest {feed}: landed {counts.landed} != "
                 f"bronze {counts.bronze} + quarantined {counts.quarantined}"
+                + "".join(f"; {mismatch}" for mismatch in counts.mismatched_files)
             )
     for line in describe(result):
         print(f"  {line}")

@@ -32,6 +32,14 @@ def first_reason(*candidates: Column) -> Column:
     return sf.coalesce(*candidates) if candidates else sf.lit(None).cast("string")
 
 
+def is_json_container(path: str) -> Column:
+    """True when the landed line's value at JSON `path` (`event_id`, `after.email`) is an object or
+    an array. Reading a field as a string turns `{"nested": [1]}` into its JSON text, which looks
+    exactly like a string that happens to hold JSON text; only the parsed value's type tells."""
+    value = sf.expr(f"variant_get(try_parse_json({RAW}), '$.{path}')")
+    return sf.schema_of_variant(value).rlike("^(OBJECT|ARRAY)")
+
+
 def _field_checks(contract: Contract, text: str, typed: str, prefix: str = "") -> tuple[list[Column], ...]:
     """(missing, wrong type, invalid value) reason columns for every field of `contract`."""
     missing, wrong, invalid = [], [], []
@@ -42,6 +50,12 @@ def _field_checks(contract: Contract, text: str, typed: str, prefix: str = "") -
             missing.append(sf.when(raw.isNull(), sf.lit(f"{q.MISSING_REQUIRED_FIELD}:{name}")))
         if field.type != "string":
             wrong.append(sf.when(raw.isNotNull() & cast.isNull(), sf.lit(f"{q.WRONG_TYPE}:{name}")))
+        else:  # an object or array where a scalar belongs; the line is parsed again only when the
+            # text starts like one (CASE evaluates its branch for those rows alone)
+            looks_nested = raw.startswith("{") | raw.startswith("[")
+            wrong.append(
+                sf.when(looks_nested, sf.when(is_json_container(name), sf.lit(f"{q.WRONG_TYPE}:{name}")))
+            )
         if field.allowed:
             allowed = sf.array(*(sf.lit(v) for v in field.allowed))
             invalid.append(
