@@ -45,8 +45,8 @@ setup: $(STAMP) $(CONNECTORS) ## Create .venv with the pinned dependencies and f
 lock: ## Re-pin requirements.lock from pyproject.toml (after changing dependencies)
 	$(BIN)/uv pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock --no-header -q
 
-run: setup ## Build the lakehouse on the embedded local Spark (TARGET=local|ci|cluster)
-	$(BIN)/lakehouse run --target $(TARGET)
+run: setup ## Land the sample, then build the lakehouse on the embedded local Spark (TARGET=local|ci|cluster)
+	$(BIN)/lakehouse-dev run --target $(TARGET)
 
 # the Parquet fallback's pass: the whole pipeline build and dbt's adapter suite again
 PARQUET_TESTS := tests/test_pipeline.py tests/adapter
@@ -59,18 +59,18 @@ test: setup ## The test suite on real Spark: all of it on Delta, then the pipeli
 
 .PHONY: cluster-up cluster-down test-cluster
 cluster-up: setup ## Start Spark on 127.0.0.1: metastore, master, 2 workers, Thrift server (idempotent)
-	$(BIN)/lakehouse cluster up
+	$(BIN)/lakehouse-dev cluster up
 
 cluster-down: setup ## Stop the loopback cluster and every process it started
-	$(BIN)/lakehouse cluster down
+	$(BIN)/lakehouse-dev cluster down
 
 test-cluster: setup ## Cluster up, build via the cluster and thrift targets, compare with local, down
 	$(BIN)/pytest tests/cluster -m cluster -q
 
 bench: setup ## Benchmark SCALE events (default 1,000,000): stage times, memory, ratios -> target/bench/
-	LAKEHOUSE_HOME=$(BENCH_HOME) LAKEHOUSE_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/lakehouse bench --scale $(SCALE)
+	LAKEHOUSE_HOME=$(BENCH_HOME) LAKEHOUSE_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/lakehouse-dev bench --scale $(SCALE)
 
-lint: setup ## Every pre-commit hook on every file: hygiene, ruff, ruff-format, sqlfluff (sparksql)
+lint: setup ## Every pre-commit hook on every file: hygiene, ruff, ruff-format, import layering, sqlfluff
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 format: setup ## Apply ruff format and sqlfluff fixes

@@ -47,7 +47,7 @@ def spark() -> SparkSession:
 
 @dataclass(frozen=True)
 class BuiltProject:
-    """The result of one `lakehouse run` (as `make run` does it) plus `dbt docs generate`."""
+    """The result of one `lakehouse-dev run` (as `make run` does it) plus `dbt docs generate`."""
 
     target: Path
     exit_code: int
@@ -57,13 +57,14 @@ class BuiltProject:
 @pytest.fixture(scope="session")
 def built_project(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """The whole pipeline, run once per test session and shared: it is the suite's most expensive step."""
-    from lakehouse import dbt_runner, pipeline
+    from lakehouse import dbt_runner
+    from lakehouse_dev.sample import run_with_sample
 
     target = tmp_path_factory.mktemp("built_project") / "target"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_TARGET_PATH", str(target))
         patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
-        exit_code = pipeline.run(target="ci")
+        exit_code = run_with_sample(target="ci")
         docs = dbt_runner.invoke(["docs", "generate", "--static"], "ci")
     assert docs.success, "dbt docs generate failed"
     summary = json.loads((target / "run_summary.json").read_text())

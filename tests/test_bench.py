@@ -14,9 +14,9 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
-from lakehouse.bench import micro, report, runner
-from lakehouse.bench.memory import RssSampler, cpu_busy_and_total
 from lakehouse.errors import LakehouseError
+from lakehouse_dev.bench import micro, report, runner
+from lakehouse_dev.bench.memory import RssSampler, cpu_busy_and_total
 
 SATURDAY_NOON = 1_768_046_400  # 2026-01-10 12:00:00 UTC
 MONDAY_MIDNIGHT = 1_767_571_200  # 2026-01-05 00:00:00 UTC
@@ -283,7 +283,7 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
 
 
 def test_handwritten_comparison_counts_rows_in_either_table_only(spark: SparkSession) -> None:
-    from lakehouse.bench import handwritten
+    from lakehouse_dev.bench import handwritten
 
     dbt_rows = spark.createDataFrame(
         [("s1", 0.1 + 0.2), ("s2", 1.0), ("s2", 1.0)], "id string, revenue double"

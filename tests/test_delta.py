@@ -60,32 +60,36 @@ def test_every_published_table_has_its_delta_version_recorded(
 
 
 def test_a_bad_publish_is_undone_by_one_restore_command(
-    summary: dict[str, Any], spark: SparkSession, capsys: pytest.CaptureFixture[str]
+    summary: dict[str, Any],
+    built_project: BuiltProject,
+    spark: SparkSession,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A publish of wrong figures (a run whose checks passed) is undone with `lakehouse restore`:
-    the mart and its serving view show the rows of the previous publish again."""
-    from lakehouse.pipeline import RunContext
-    from lakehouse.validate.steps import publish_step
+    """A publish of wrong figures (every check passed) is undone with `lakehouse restore`: the mart
+    goes back to the previous publish's rows, and its serving view, pinned to the bad version, is
+    pinned again to the restored one."""
+    from lakehouse.validate.publish import publish
 
-    table = "marts.fct_daily_funnel"
+    table, view = "marts.fct_daily_funnel", "serving.fct_daily_funnel"
     good = rows_of(spark, table)
+    assert rows_of(spark, view) == good
     spark.sql(f"update {table} set sessions = sessions * 100, conversion_rate = 0")
-    ctx = RunContext(target="ci", settings=Settings.from_env())
-    ctx.summary.update(run_id="bad-publish", expectations_passed=1)
-    publish_step(ctx)
-    bad_version = ctx.summary["published_versions"][table]
-    assert bad_version > summary["published_versions"][table]
-    assert rows_of(spark, "serving.fct_daily_funnel") != good
+    manifest = json.loads((built_project.target / "manifest.json").read_text())
+    bad = publish(spark, manifest, [], "bad-publish", "ci")
+    assert bad.versions[table] > summary["published_versions"][table]
+    assert rows_of(spark, view) != good
 
     capsys.readouterr()
-    assert main(["restore", table]) == 0
-    said = capsys.readouterr().out.strip()
+    assert main(["restore", table, "--target", "ci"]) == 0
+    said = capsys.readouterr().out.strip().splitlines()[-1]
+    restored_version = delta.table_version(spark, table)
     assert said == (
         f"{table}: restored to version {summary['published_versions'][table]}, published by run "
-        f"{summary['run_id']}; it was at version {bad_version}"
+        f"{summary['run_id']}; it was at version {bad.versions[table]}; {view} now serves it "
+        f"(version {restored_version})"
     )
     assert rows_of(spark, table) == good
-    assert rows_of(spark, "serving.fct_daily_funnel") == good
+    assert rows_of(spark, view) == good
     assert spark.sql(f"describe history {table} limit 1").first()["operation"] == "RESTORE"
 
 

@@ -17,9 +17,9 @@ import pytest
 from lakehouse.config import project_dir
 from lakehouse.contracts.landing import MANIFEST_DIR
 from lakehouse.errors import LakehouseError
-from lakehouse.generate import GenerateConfig, GenerationResult, generate, parse_scale
-from lakehouse.generate import reference as ref
-from lakehouse.generate.landing import Progress, land_arrivals
+from lakehouse_dev.generate import GenerateConfig, GenerationResult, generate, parse_scale
+from lakehouse_dev.generate import reference as ref
+from lakehouse_dev.generate.landing import Progress, land_arrivals
 
 SCALE, DAYS, SEED = 8_000, 3, 11
 

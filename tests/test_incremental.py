@@ -14,10 +14,10 @@ import pytest
 from pyspark.sql import SparkSession
 
 from lakehouse import dbt_runner
-from lakehouse.bench.runner import copy_tables, differing_rows, incremental_relations, manifest_models
 from lakehouse.config import Settings
-from lakehouse.generate import generate
 from lakehouse.ingest import ingest
+from lakehouse_dev.bench.runner import copy_tables, differing_rows, incremental_relations, manifest_models
+from lakehouse_dev.generate import generate
 from tests.conftest import BuiltProject
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.mutates_warehouse]

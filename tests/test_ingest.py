@@ -25,9 +25,9 @@ from lakehouse.contracts import cdc, events
 from lakehouse.contracts import landing as landing_layout
 from lakehouse.contracts.schema import Contract, Field
 from lakehouse.errors import LakehouseError
-from lakehouse.generate import GenerationResult, generate
 from lakehouse.ingest import IngestResult, ingest, parse, tables
 from lakehouse.ingest.bronze import FeedCounts, _number_sent_as_string, batch_writer
+from lakehouse_dev.generate import GenerationResult, generate
 
 pytestmark = pytest.mark.spark
 FEEDS = ("events", "cdc_users", "cdc_products", "cdc_orders")

@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from lakehouse import dbt_runner, pipeline
+from lakehouse import dbt_runner
 from lakehouse.config import Settings, project_dir
 from lakehouse.contracts import events
 from lakehouse.contracts.schema import Contract, Field
-from lakehouse.ingest.cli import ingest_step
+from lakehouse.run import pipeline
+from lakehouse.run.steps import dbt_build_step, ingest_step
 from tests.conftest import BuiltProject
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.mutates_warehouse]
@@ -108,11 +109,6 @@ def land_events(settings: Settings, spark: SparkSession, count: int) -> list[str
     return ids
 
 
-def build_chain(ctx: pipeline.RunContext) -> None:
-    ctx.dbt_selection = ["--select", *CHAIN]
-    pipeline.dbt_build_step(ctx)
-
-
 def test_an_additive_field_flows_to_the_marts_without_a_full_refresh(
     built_project: BuiltProject, evolved_project: Path, spark: SparkSession, pipeline_target: str
 ) -> None:
@@ -122,7 +118,8 @@ def test_an_additive_field_flows_to_the_marts_without_a_full_refresh(
     version_before = spark.sql("describe history marts.fct_events limit 1").first()["version"]
     ids = land_events(settings, spark, 5)
 
-    exit_code = pipeline.run(target="ci", steps=[("ingest", ingest_step), ("dbt build", build_chain)])
+    steps = [("ingest", ingest_step), ("dbt build", dbt_build_step)]
+    exit_code = pipeline.run(target="ci", steps=steps, dbt_selection=["--select", *CHAIN])
 
     summary: dict[str, Any] = json.loads((Path(pipeline_target) / "run_summary.json").read_text())
     assert exit_code == 0, summary["failed_checks"]

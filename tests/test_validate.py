@@ -18,11 +18,13 @@ import great_expectations.expectations as gxe
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from lakehouse import pipeline, table_format
+from lakehouse import table_format
+from lakehouse.checks import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, WARNING, CheckResult
 from lakehouse.config import Settings
 from lakehouse.ingest.tables import ensure_bronze
-from lakehouse.validate import audit, dbt_results, gate, steps, suites
-from lakehouse.validate.results import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, WARNING, CheckResult
+from lakehouse.run import pipeline
+from lakehouse.run.steps import Step, validate_step
+from lakehouse.validate import audit, dbt_results, gate, suites
 
 BRONZE = "gx_test_bronze"
 MARTS = "gx_test_marts"
@@ -186,7 +188,7 @@ def _daily_counts_suite() -> suites.TableSuite:
 @pytest.fixture
 def gate_suites(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[suites.TableSuite]]:
     """The project's real bronze.events suite (on a private bronze) and a small mart suite."""
-    for database in (BRONZE, MARTS, steps.SERVING_SCHEMA):
+    for database in (BRONZE, MARTS):
         spark.sql(f"drop database if exists {database} cascade")
     ensure_bronze(spark, FORMAT, database=BRONZE)
     spark.sql(f"create database {MARTS}")
@@ -196,12 +198,12 @@ def gate_suites(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> Iterato
     # pipeline.run exports the run id; restore the environment afterwards
     monkeypatch.setenv("LAKEHOUSE_RUN_ID", "")
     yield chosen
-    for database in (BRONZE, MARTS, steps.SERVING_SCHEMA):
+    for database in (BRONZE, MARTS):
         spark.sql(f"drop database if exists {database} cascade")
 
 
-def _gate_only() -> list[tuple[str, pipeline.Step]]:
-    return [("validate", steps.validate_step), ("publish", steps.publish_step)]
+def _gate_only() -> list[tuple[str, Step]]:
+    return [("validate", validate_step)]
 
 
 def _summary(target: str) -> dict[str, Any]:
@@ -209,7 +211,7 @@ def _summary(target: str) -> dict[str, Any]:
 
 
 @pytest.mark.spark
-def test_a_clean_batch_passes_and_is_published(
+def test_a_clean_batch_passes_the_gate(
     spark: SparkSession, gate_suites: list[suites.TableSuite], pipeline_target: str
 ) -> None:
     _append_bronze(spark, _bronze_rows(40, batch_id=1))
@@ -221,9 +223,6 @@ def test_a_clean_batch_passes_and_is_published(
     assert exit_code == 0, summary["failed_checks"]
     assert summary["expectations_failed_critical"] == 0
     assert summary["expectations_passed"] >= 15
-    assert summary["published"] is True
-    assert summary["published_views"] == ["serving.daily_event_counts"]
-    assert spark.table("serving.daily_event_counts").count() == 1
     assert Path(summary["data_docs"]).is_file()
     assert Path(summary["data_docs"]).is_relative_to(Path(pipeline_target))
 
@@ -239,7 +238,7 @@ def test_a_clean_batch_passes_and_is_published(
 
 
 @pytest.mark.spark
-def test_a_bad_batch_fails_the_gate_by_name_and_nothing_is_published(
+def test_a_bad_batch_fails_the_gate_by_name(
     spark: SparkSession, gate_suites: list[suites.TableSuite], pipeline_target: str
 ) -> None:
     _append_bronze(spark, _bronze_rows(40, batch_id=1))
@@ -257,9 +256,6 @@ def test_a_bad_batch_fails_the_gate_by_name_and_nothing_is_published(
     assert any(f"{BRONZE}.events expect_column_values_to_be_in_set(event_type)" in c for c in failed), failed
     assert any(f"{BRONZE}.events expect_column_values_to_be_between(price)" in c for c in failed), failed
     assert summary["expectations_failed_critical"] == len(failed) == 2
-    assert summary["published"] is False
-    assert summary["published_views"] == []
-    assert not spark.catalog.tableExists(f"{steps.SERVING_SCHEMA}.daily_event_counts")
 
     audited = spark.table(audit.CHECK_RESULTS_TABLE).where(
         f"run_id = '{summary['run_id']}' and status = 'fail'"

@@ -1,28 +1,57 @@
-"""`lakehouse`: the command line in front of the project's Python steps."""
+"""`lakehouse`: the production command line. It parses arguments and calls the run layer or a
+domain package; the development tools (sample data, benchmark, loopback cluster) are
+`lakehouse-dev` (package lakehouse_dev)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
-from lakehouse import __version__, cluster, connectors
-from lakehouse.bench import cli as bench_cli
+from lakehouse import __version__, connectors
 from lakehouse.errors import LakehouseError
-from lakehouse.generate import cli as generate_cli
-from lakehouse.ingest import cli as ingest_cli
-from lakehouse.validate import cli as validate_cli
 
 TARGETS = ("local", "ci", "cluster", "thrift")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from lakehouse import pipeline
+    from lakehouse.run import pipeline
 
-    if args.target == "cluster":  # executors on the loopback cluster unless a master is given
-        cluster.use_cluster()
+    if args.target == "cluster" and not os.environ.get("LAKEHOUSE_SPARK_MASTER"):
+        raise LakehouseError(
+            "--target cluster needs LAKEHOUSE_SPARK_MASTER (and LAKEHOUSE_METASTORE_URL); for the loopback "
+            'cluster: `eval "$(lakehouse-dev cluster env)"`, or `make run TARGET=cluster`'
+        )
     return pipeline.run(target=args.target)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from lakehouse.config import Settings
+    from lakehouse.ingest.bronze import describe, ingest
+    from lakehouse.spark import get_spark
+
+    result = ingest(get_spark("lakehouse-ingest"), Settings.from_env(), args.max_files_per_batch)
+    for line in describe(result):
+        print(line)
+    print(json.dumps(result.summary(), indent=2, default=str))
+    return 0 if result.reconciled else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from lakehouse.run import pipeline
+    from lakehouse.run.steps import validate_step
+
+    return pipeline.run(target=args.target, steps=[("validate", validate_step)])
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from lakehouse.run.publishing import restore_and_republish
+
+    print(restore_and_republish(args.table, args.version, args.target))
+    return 0
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -42,26 +71,35 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_restore(args: argparse.Namespace) -> int:
-    from lakehouse import delta
-    from lakehouse.spark import get_spark
-
-    print(delta.restore(get_spark("lakehouse-restore"), args.table, args.version).describe())
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     parser.add_argument("--version", action="version", version=f"lakehouse {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="the main job: every step, one Spark session, a run summary")
+    run = sub.add_parser("run", help="the main job: ingest, dbt build, checks, publish; one Spark session")
     run.add_argument("--target", default="local", choices=TARGETS, help="dbt target / profile output")
     run.set_defaults(func=_cmd_run)
 
-    info = sub.add_parser("info", help="show settings, Java and the table format this run would use")
-    info.set_defaults(func=_cmd_info)
+    ingest = sub.add_parser(
+        "ingest",
+        help="stream new landing files into bronze, exactly once (bad lines go to bronze.quarantine)",
+    )
+    ingest.add_argument(
+        "--max-files-per-batch",
+        type=int,
+        default=None,
+        help="micro-batch size in files (default: up to 512 MiB of landed files per batch)",
+    )
+    ingest.set_defaults(func=_cmd_ingest)
+
+    validate = sub.add_parser(
+        "validate",
+        help="the Great Expectations gate alone, on the tables as they are (audit rows, Data Docs)",
+        description="Exit code 1 when a critical expectation fails. Publishes nothing.",
+    )
+    validate.add_argument("--target", default="local", choices=TARGETS, help="dbt target / profile output")
+    validate.set_defaults(func=_cmd_validate)
 
     restore = sub.add_parser(
         "restore",
@@ -71,14 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument(
         "--version", type=int, default=None, help="the version to restore (describe history)"
     )
+    restore.add_argument("--target", default="local", choices=TARGETS, help="dbt target, to re-pin serving")
     restore.set_defaults(func=_cmd_restore)
 
-    generate_cli.add_parser(sub)
-    ingest_cli.add_parser(sub)
-    cluster.add_parser(sub)
+    info = sub.add_parser("info", help="show settings, Java and the table format this run would use")
+    info.set_defaults(func=_cmd_info)
+
     connectors.add_parser(sub)
-    bench_cli.add_parser(sub)
-    validate_cli.add_parser(sub)
     return parser
 
 
@@ -90,11 +127,11 @@ def jvm_running() -> bool:
     return SparkContext._gateway is not None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
     """Run one command. A Spark JVM the command started is stopped before this returns: it holds
     the embedded metastore's lock until it exits, and `lakehouse a && lakehouse b` must work."""
     jvm_before = jvm_running()
-    args = build_parser().parse_args(argv)
+    args = (parser or build_parser()).parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakehouse.checks import CRITICAL, ERROR, FAIL, SOURCE_DBT, CheckResult
 from lakehouse.config import project_dir
 from lakehouse.errors import LakehouseError
 
@@ -25,9 +26,13 @@ class DbtOutcome:
 
     success: bool
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    failures: list[str] = field(default_factory=list)
+    failed: list[CheckResult] = field(default_factory=list)  # failed tests and nodes in error
     warnings: list[str] = field(default_factory=list)  # tests that found rows but only warn
     schema_changes: dict[str, list[str]] = field(default_factory=dict)  # table -> columns added
+
+    @property
+    def failures(self) -> list[str]:
+        return [check.describe() for check in self.failed]
 
     def count(self, resource_type: str, *statuses: str) -> int:
         return sum(
@@ -80,21 +85,51 @@ def invoke(command: list[str], target: str = "local") -> DbtOutcome:
         raise LakehouseError(
             f"dbt {' '.join(command)} failed: {str(result.exception).strip().splitlines()[0]}"
         )
+    failing = []
     for node_result in getattr(result.result, "results", None) or []:
         node: Any = getattr(node_result, "node", None)
         if node is None:  # a run-operation's result
             continue
         status = str(node_result.status)
         outcome.counts[(str(node.resource_type), status)] += 1
-        if status == "error":
-            outcome.failures.append(
-                f"{node.resource_type} {node.name}: error: {error_line(node_result.message)}"
-            )
-        elif status == "fail":
-            outcome.failures.append(f"{node.resource_type} {node.name}: fail")
+        if status in ("error", "fail"):
+            failing.append(node_result)
         elif status == "warn":
             outcome.warnings.append(f"{node.name}: {node_result.failures} rows")
+    if failing:  # which table each is about, from the manifest dbt just wrote
+        relations = manifest_relations(target_path() / "manifest.json")
+        outcome.failed = [failed_check(node_result, relations) for node_result in failing]
     return outcome
+
+
+def failed_check(node_result: Any, relations: dict[str, str]) -> CheckResult:
+    """A failed test (about the table it is attached to) or a node in error (about its own table)."""
+    node, status = node_result.node, str(node_result.status)
+    about = getattr(node, "attached_node", None) or node.unique_id
+    if about == node.unique_id and node.resource_type == "test":  # a singular test: its first parent
+        about = next(iter(getattr(node.depends_on, "nodes", None) or []), about)
+    return CheckResult(
+        source=SOURCE_DBT,
+        object=relations.get(about, node.name),
+        check=f"{node.resource_type} {node.name}",
+        severity=CRITICAL,
+        status=ERROR if status == "error" else FAIL,
+        failing_rows=getattr(node_result, "failures", None) if status == "fail" else None,
+        detail=error_line(node_result.message) if status == "error" else "",
+    )
+
+
+def manifest_relations(path: Path) -> dict[str, str]:
+    """unique id -> `schema.table` of every model, seed, snapshot and source in a dbt manifest."""
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    nodes = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
+    return {uid: relation_of(node) for uid, node in nodes.items() if node.get("resource_type") != "test"}
+
+
+def relation_of(node: dict[str, Any]) -> str:
+    """`schema.table` of a manifest node or source, as the run's checks name tables."""
+    name = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")
+    return f"{node.get('schema')}.{name or node.get('name')}"
 
 
 def target_path() -> Path:

@@ -525,7 +525,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lakehouse.cluster")
+    parser = argparse.ArgumentParser(prog="python -m lakehouse_dev.cluster")
     add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["cluster", *(sys.argv[1:] if argv is None else argv)])
     try:

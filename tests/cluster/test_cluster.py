@@ -2,8 +2,8 @@
 
 One module-scoped cluster (Hive metastore service, master, two workers, Thrift server) under a
 throw-away LAKEHOUSE_HOME. The same tiny sample is built three ways, each in its own process:
-`lakehouse run --target cluster` (executors on the workers), `dbt build --target thrift` (SQL
-models through the Thrift server) and `lakehouse run --target local` (embedded Spark, own state).
+`lakehouse-dev run --target cluster` (executors on the workers), `dbt build --target thrift` (SQL
+models through the Thrift server) and `lakehouse-dev run --target local` (embedded Spark, own state).
 Row counts of every table must agree. Tear-down must leave no process of the cluster behind.
 
 Run with `make test-cluster` (several minutes on two cores).
@@ -23,8 +23,8 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
-from lakehouse import cluster
 from lakehouse.config import Settings, project_dir
+from lakehouse_dev import cluster
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -46,6 +46,8 @@ def _env(home: Path, target_dir: Path, **extra: str) -> dict[str, str]:
         LAKEHOUSE_HOME=str(home),
         LAKEHOUSE_TABLE_FORMAT="parquet",  # row counts are compared from the tables' files
         LAKEHOUSE_DRIVER_MEMORY="2g",
+        # the cluster and the Thrift server refuse the development salt: the suite's own random one
+        LAKEHOUSE_PII_SALT=os.environ["LAKEHOUSE_PII_SALT"],
         DBT_TARGET_PATH=str(target_dir),
         DBT_LOG_PATH=str(target_dir / "logs"),
         DBT_PROFILES_DIR=str(project_dir() / "profiles"),
@@ -111,7 +113,7 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
     """The local run, started first and left running while the cluster starts and builds."""
     home = tmp_path_factory.mktemp("local-home")
     env = _env(home, home / "target-local")
-    command = [str(BIN / "lakehouse"), "run", "--target", "local"]
+    command = [str(BIN / "lakehouse-dev"), "run", "--target", "local"]
     with subprocess.Popen(
         command, env=env, cwd=project_dir(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     ) as process:
@@ -127,13 +129,13 @@ def cluster_home(
     home = tmp_path_factory.mktemp("cluster-home")
     env = _env(home, home / "target-up")
     started = time.monotonic()
-    up = _run([str(BIN / "lakehouse"), "cluster", "up"], env, timeout=600)
+    up = _run([str(BIN / "lakehouse-dev"), "cluster", "up"], env, timeout=600)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         print(f"cluster up in {time.monotonic() - started:.0f}s\n{up.stdout}")
         yield home
     finally:
-        down = _run([str(BIN / "lakehouse"), "cluster", "down"], env, timeout=300)
+        down = _run([str(BIN / "lakehouse-dev"), "cluster", "down"], env, timeout=300)
         config = _config(home)
         leftovers = cluster.cluster_processes(config)
         assert down.returncode == 0, down.stdout + down.stderr
@@ -148,7 +150,7 @@ def _config(home: Path) -> cluster.ClusterConfig:
 @pytest.fixture(scope="module")
 def cluster_run(cluster_home: Path) -> dict[str, object]:
     target = cluster_home / "target-cluster"
-    done = _run([str(BIN / "lakehouse"), "run", "--target", "cluster"], _env(cluster_home, target))
+    done = _run([str(BIN / "lakehouse-dev"), "run", "--target", "cluster"], _env(cluster_home, target))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary: dict[str, object] = json.loads((target / "run_summary.json").read_text())
     summary["_stdout"] = done.stdout

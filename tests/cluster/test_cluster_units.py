@@ -10,10 +10,11 @@ from pathlib import Path
 import psutil
 import pytest
 
-from lakehouse import cluster, table_format
+from lakehouse import table_format
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 from lakehouse.spark import session_conf
+from lakehouse_dev import cluster
 
 
 def _config(home: Path) -> cluster.ClusterConfig:

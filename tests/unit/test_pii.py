@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import cluster, pii
+from lakehouse import pii
 from lakehouse.errors import LakehouseError
+from lakehouse_dev import cluster
 
 
 @pytest.fixture

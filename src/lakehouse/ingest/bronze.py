@@ -24,6 +24,7 @@ from pyspark.sql import functions as sf
 from pyspark.sql.streaming import StreamingQuery
 
 from lakehouse import table_format
+from lakehouse.checks import CRITICAL, FAIL, SOURCE_INGEST, CheckResult
 from lakehouse.config import Settings
 from lakehouse.contracts import landing as landing_layout
 from lakehouse.errors import LakehouseError, one_line
@@ -102,6 +103,38 @@ class IngestResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "reconciled": self.reconciled}
+
+    def failures(self) -> list[CheckResult]:
+        """One failed check per feed whose landed lines are not all in bronze or quarantine."""
+        return [
+            CheckResult(
+                source=SOURCE_INGEST,
+                object=bronze_table(feed),
+                check="landed = bronze + quarantined",
+                severity=CRITICAL,
+                status=FAIL,
+                failing_rows=abs(c.landed - c.bronze - c.quarantined),
+                detail=f"landed {c.landed} != bronze {c.bronze} + quarantined {c.quarantined}"
+                + "".join(f"; {mismatch}" for mismatch in c.mismatched_files),
+            )
+            for feed, c in self.feeds.items()
+            if not c.reconciled
+        ]
+
+
+def describe(result: IngestResult) -> list[str]:
+    """A line per feed: the reconciliation, what this run added, and any file that does not add up."""
+    lines = []
+    for feed, c in result.feeds.items():
+        verdict = "ok" if c.reconciled else "MISMATCH"
+        counted = f" ({c.files_without_manifest:,} files without a manifest: lines counted)"
+        lines.append(
+            f"{feed}: landed {c.landed:,} = bronze {c.bronze:,} + quarantined {c.quarantined:,} [{verdict}]; "
+            f"this run +{c.added_bronze:,} bronze, +{c.added_quarantined:,} quarantined"
+            + (counted if c.files_without_manifest else "")
+        )
+        lines.extend(f"  {feed}: {mismatch}" for mismatch in c.mismatched_files)
+    return lines
 
 
 def mismatched_files(

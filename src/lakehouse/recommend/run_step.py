@@ -1,18 +1,19 @@
-"""The `lakehouse run` step after `dbt build`: recommendation quality from reco_evaluation."""
+"""Recommendation quality from reco_evaluation, after `dbt build` (`evaluate_quality`)."""
 
 from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from lakehouse import dbt_runner
+from lakehouse.checks import CRITICAL, FAIL, SOURCE_RECO, CheckResult
 from lakehouse.recommend.evaluation import MIN_USERS_TO_COMPARE, MODEL_POPULARITY, MODEL_RECOMMENDER
 
-if TYPE_CHECKING:
-    from lakehouse.pipeline import RunContext
-
 EVALUATION_MODEL = "reco_evaluation"
+# what a failed quality check withholds: the recommendations, nothing else
+RECOMMENDATIONS_MODEL = "user_recommendations"
 
 
 def built_relation(model_name: str) -> str | None:
@@ -73,20 +74,33 @@ def evaluation_rows() -> list[dict[str, Any]] | None:
     return [row.asDict() for row in spark.table(relation).collect()]
 
 
-def reco_quality_step(ctx: RunContext) -> None:
-    """Read reco_evaluation (built by dbt build) and put its figures into the run summary."""
+@dataclass
+class RecoQuality:
+    figures: dict[str, Any]  # run_summary.json keys: reco_/popularity_ hit rate and recall, users
+    failures: list[CheckResult] = field(default_factory=list)
+
+    def describe(self) -> list[str]:
+        if not self.figures and self.failures:
+            return [failure.describe() for failure in self.failures]
+        lines = [f"recommendations: {', '.join(f'{k}={v}' for k, v in sorted(self.figures.items()))}"]
+        if not self.figures.get("reco_quality_gated", True):
+            lines.append(
+                f"WARNING recommender vs popularity not gated: {self.figures['reco_users_evaluated']} users "
+                f"evaluated, fewer than {MIN_USERS_TO_COMPARE} (land more data for a meaningful comparison)"
+            )
+        return lines
+
+
+def evaluate_quality() -> RecoQuality:
+    """Read reco_evaluation as dbt built it; a failure is a check on the recommendations table."""
+    recommendations = built_relation(RECOMMENDATIONS_MODEL) or RECOMMENDATIONS_MODEL
     rows = evaluation_rows()
     if rows is None:
-        ctx.failed_checks.append(f"{EVALUATION_MODEL}: not built, so recommendation quality is unknown")
-        print(f"  {EVALUATION_MODEL} was not built")
-        return
-    summary, failures = quality_summary(rows)
-    ctx.summary.update(summary)
-    ctx.failed_checks.extend(failures)
-    figures = ", ".join(f"{key}={value}" for key, value in sorted(summary.items()))
-    print(f"  recommendations: {figures}")
-    if not summary.get("reco_quality_gated", True):
-        print(
-            f"  WARNING recommender vs popularity not gated: {summary['reco_users_evaluated']} users "
-            f"evaluated, fewer than {MIN_USERS_TO_COMPARE} (land more data for a meaningful comparison)"
-        )
+        problems = [f"{EVALUATION_MODEL}: not built, so recommendation quality is unknown"]
+        return RecoQuality({}, [_failure(recommendations, problem) for problem in problems])
+    figures, problems = quality_summary(rows)
+    return RecoQuality(figures, [_failure(recommendations, problem) for problem in problems])
+
+
+def _failure(table: str, problem: str) -> CheckResult:
+    return CheckResult(SOURCE_RECO, table, "beats the baseline", CRITICAL, FAIL, detail=problem)

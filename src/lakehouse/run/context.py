@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lakehouse.checks import CheckResult
 from lakehouse.config import Settings
-from lakehouse.validate.results import CheckResult
 
 if TYPE_CHECKING:
     from lakehouse.dbt_runner import DbtOutcome

@@ -19,6 +19,7 @@ from lakehouse import dbt_runner, table_format
 from lakehouse.checks import CRITICAL, count
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
+from lakehouse.recommend.run_step import quality_line
 from lakehouse.run.context import RunContext
 from lakehouse.run.steps import STEPS, Step
 from lakehouse.validate import audit
@@ -31,7 +32,9 @@ def run(
 ) -> int:
     """Run the pipeline; returns the process exit code (0 when every check passed)."""
     settings = Settings.from_env()
-    ctx = RunContext(target=target, settings=settings, run_id=audit.new_run_id(), dbt_selection=dbt_selection or [])
+    ctx = RunContext(
+        target=target, settings=settings, run_id=audit.new_run_id(), dbt_selection=dbt_selection or []
+    )
     with environment(LAKEHOUSE_RUN_ID=ctx.run_id):  # dbt's on-run-end hook audits under the same id
         return run_steps(ctx, steps if steps is not None else STEPS)
 
@@ -97,12 +100,12 @@ def summary(ctx: RunContext, about: dict[str, Any]) -> dict[str, Any]:
             data_docs=str(ctx.gate.docs_index) if ctx.gate.docs_index else None,
             audit_rows_written=ctx.gate.audit_rows,
         )
-    publication = ctx.publication
+    published = ctx.publication
     out.update(
-        published=publication is not None and publication.complete,
-        published_views=sorted(publication.published) if publication else [],
-        withheld_views=dict(publication.withheld) if publication else {},
-        published_versions={view: v for view, v in (publication.published if publication else {}).items() if v is not None},
+        published=published is not None and published.complete,
+        published_views=sorted(published.published) if published else [],
+        withheld_views=dict(published.withheld) if published else {},
+        published_versions=dict(published.versions) if published else {},
     )
     out["failed_checks"] = [failure.describe() for failure in ctx.failures()]
     return out
@@ -138,7 +141,9 @@ def print_summary(summary: dict[str, Any], path: Path) -> None:
         f"in {summary['wall_seconds']:.0f}s"
     )
     master = str(summary.get("spark_master"))
-    workers = "tasks run in the driver" if master.startswith("local") else f"{summary.get('executors')} executors"
+    workers = (
+        "tasks run in the driver" if master.startswith("local") else f"{summary.get('executors')} executors"
+    )
     print(f"spark: application {summary.get('application_id')} on {master}, {workers}")
     if "events_landed" in summary:
         print(
@@ -148,15 +153,19 @@ def print_summary(summary: dict[str, Any], path: Path) -> None:
     if summary.get("schema_changes"):
         added = "; ".join(f"{table} +{', +'.join(cols)}" for table, cols in summary["schema_changes"].items())
         print(f"schema changes (columns added): {added}")
-    if "reco_line" in summary:
-        print(summary["reco_line"])
+    if "reco_hit_rate_at_10" in summary:
+        print(quality_line(summary))
     if "expectations_passed" in summary:
         print(
-            f"expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} failed "
-            f"({summary.get('expectations_failed_critical', 0)} critical); data docs: {summary.get('data_docs')}"
+            f"expectations: {summary['expectations_passed']} passed, {summary['expectations_failed']} "
+            f"failed ({summary.get('expectations_failed_critical', 0)} critical); "
+            f"data docs: {summary.get('data_docs')}"
         )
     withheld = summary.get("withheld_views", {})
-    print(f"published: {len(summary.get('published_views', []))} serving views" + (f", {len(withheld)} withheld" if withheld else ""))
+    print(
+        f"published: {len(summary.get('published_views', []))} serving views"
+        + (f", {len(withheld)} withheld" if withheld else "")
+    )
     for view, reason in withheld.items():
         print(f"  WITHHELD {view}: {reason}")
     for warned in summary.get("tests_warned", []):

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pyspark.sql import SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
-from lakehouse.validate.results import CheckResult
+from lakehouse.checks import CheckResult
 
 AUDIT_SCHEMA = "audit"
 CHECK_RESULTS_TABLE = f"{AUDIT_SCHEMA}.check_results"

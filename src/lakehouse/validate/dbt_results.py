@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lakehouse.validate.results import (
+from lakehouse.checks import (
     CRITICAL,
     ERROR,
     FAIL,

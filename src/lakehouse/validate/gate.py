@@ -25,8 +25,8 @@ from typing import Any
 from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 
+from lakehouse.checks import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, CheckResult
 from lakehouse.errors import one_line
-from lakehouse.validate.results import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, CheckResult
 from lakehouse.validate.suites import TableSuite
 
 DOCS_SITE = "lakehouse"
@@ -37,10 +37,24 @@ WITH_SAMPLES = {"result_format": "BASIC", "partial_unexpected_count": 20}
 SAMPLE_DETAIL_CHARS = 200
 
 
-@dataclass(frozen=True)
+DOCS_DIR_NAME = "gx_data_docs"  # under dbt's target directory
+
+
+@dataclass
 class GateReport:
-    results: list[CheckResult]
+    results: list[CheckResult]  # one per expectation
     docs_index: Path | None
+    audit_rows: int = 0  # rows the run wrote to audit.check_results (expectations and dbt tests)
+
+    def describe(self) -> list[str]:
+        failed = [r for r in self.results if r.failed]
+        critical = sum(1 for r in failed if r.blocking)
+        lines = [
+            f"validate: {len(self.results) - len(failed)} expectations passed, {len(failed)} failed "
+            f"({critical} critical); {self.audit_rows} audit rows"
+        ]
+        lines += [f"  {'FAILED' if r.blocking else 'warning'} {r.describe()}" for r in failed]
+        return lines
 
 
 def run_suites(

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lakehouse.dbt_runner import relation_of
+
 
 @dataclass(frozen=True)
 class Lineage:
@@ -57,11 +59,7 @@ class Lineage:
         for product in products:
             hit = sorted(self.upstream(product) & set(failed))
             if hit:
-                reasons[product] = f"{failed[hit[0]]}" + (f" (and {len(hit) - 1} more)" if len(hit) > 1 else "")
+                reasons[product] = f"{failed[hit[0]]}" + (
+                    f" (and {len(hit) - 1} more)" if len(hit) > 1 else ""
+                )
         return reasons
-
-
-def relation_of(node: dict[str, Any]) -> str:
-    """`schema.table` of a manifest node or source, as the run's checks name tables."""
-    name = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")
-    return f"{node.get('schema')}.{name or node.get('name')}"

@@ -19,8 +19,10 @@ from pyspark.sql import SparkSession
 
 from lakehouse import dbt_runner, delta
 from lakehouse.checks import CheckResult
+from lakehouse.dbt_runner import relation_of
 from lakehouse.errors import LakehouseError
-from lakehouse.validate.lineage import Lineage, relation_of
+from lakehouse.validate import audit
+from lakehouse.validate.lineage import Lineage
 
 SERVING_TAG = "serving"
 VERSIONS_VAR = "serving_versions"  # table -> the Delta version its serving view is pinned to
@@ -35,7 +37,8 @@ class Product:
 
 @dataclass
 class Publication:
-    published: dict[str, int | None] = field(default_factory=dict)  # view -> pinned version (Delta)
+    published: list[str] = field(default_factory=list)  # serving views built by this run
+    versions: dict[str, int] = field(default_factory=dict)  # table -> the Delta version served
     withheld: dict[str, str] = field(default_factory=dict)  # view -> why
 
     @property
@@ -76,13 +79,19 @@ def publish(
     chosen = [p for p in all_products if p.view not in publication.withheld]
     versions = {p.table: v for p in chosen if (v := delta.table_version(spark, p.table)) is not None}
     if chosen:
-        command = ["run", "--select", *(p.model for p in chosen), "--vars", json.dumps({VERSIONS_VAR: versions})]
+        command = [
+            "run",
+            "--select",
+            *(p.model for p in chosen),
+            "--vars",
+            json.dumps({VERSIONS_VAR: versions}),
+        ]
         outcome = dbt_runner.invoke(command, target)
         if not outcome.success:
             raise LakehouseError(f"building the serving views failed: {'; '.join(outcome.failures[:3])}")
-    publication.published = {p.view: versions.get(p.table) for p in chosen}
+    publication.published, publication.versions = [p.view for p in chosen], versions
     for product in all_products:
         if product.view in publication.withheld and delta.provider(spark, product.table) != "delta":
             spark.sql(f"drop view if exists {product.view}")  # Parquet: no earlier version to keep serving
-    delta.record_published_versions(spark, run_id, versions)
+    delta.record_published_versions(spark, run_id, versions, audit.file_format())
     return publication

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE
+from lakehouse_dev.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from lakehouse.generate.config import parse_scale
+    from lakehouse_dev.generate.config import parse_scale
 
     bench = sub.add_parser(
         "bench",
@@ -58,8 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from lakehouse.bench import report
-    from lakehouse.bench.runner import BenchOptions, run_bench
+    from lakehouse_dev.bench import report
+    from lakehouse_dev.bench.runner import BenchOptions, run_bench
 
     options = BenchOptions(
         scale_events=args.scale,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lakehouse.bench.memory import MemorySample
 from lakehouse.recommend.run_step import quality_line
+from lakehouse_dev.bench.memory import MemorySample
 
 
 @dataclass(frozen=True)

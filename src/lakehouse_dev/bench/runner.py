@@ -23,11 +23,13 @@ from typing import Any, TypeVar
 from pyspark.sql import DataFrame, SparkSession
 
 from lakehouse import dbt_runner, delta, table_format
-from lakehouse.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
-from lakehouse.bench.memory import RssSampler, cpu_busy_and_total
 from lakehouse.config import Settings
+from lakehouse.dbt_runner import DbtOutcome
 from lakehouse.errors import LakehouseError, one_line
-from lakehouse.recommend.run_step import evaluation_rows, quality_summary
+from lakehouse.recommend.run_step import evaluate_quality
+from lakehouse.run.context import RunContext
+from lakehouse_dev.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
+from lakehouse_dev.bench.memory import RssSampler, cpu_busy_and_total
 
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
@@ -142,7 +144,7 @@ def generate_and_deliver(settings: Settings, options: BenchOptions) -> tuple[Any
     """Generate `days` days and the day after them, one world and one history, into the pending
     zone; deliver to the landing zone what arrived during the `days` days. The day after is (c)'s
     new day: what the sources deliver on it."""
-    from lakehouse.generate import generate
+    from lakehouse_dev.generate import generate
 
     generated = generate(
         scale_events=options.scale_events + options.scale_events // options.days,
@@ -156,7 +158,7 @@ def generate_and_deliver(settings: Settings, options: BenchOptions) -> tuple[Any
 
 def deliver_through(settings: Settings, day: date) -> dict[str, int]:
     """Move the pending files that arrived by `day` into the landing zone (lines per feed)."""
-    from lakehouse.generate.landing import land_arrivals
+    from lakehouse_dev.generate.landing import land_arrivals
 
     return land_arrivals(settings.home / PENDING, settings.landing_dir, day)
 
@@ -177,7 +179,7 @@ def dbt_model_seconds(run_results: dict[str, Any]) -> dict[str, float]:
     return seconds
 
 
-def dbt_models(command: list[str], target: str) -> tuple[dict[str, float], dict[str, Any]]:
+def dbt_models(command: list[str], target: str) -> tuple[dict[str, float], DbtOutcome]:
     """Run dbt; returns per-model times and a summary of what it ran."""
     import json
 
@@ -186,18 +188,17 @@ def dbt_models(command: list[str], target: str) -> tuple[dict[str, float], dict[
         failures = "; ".join(outcome.failures[:3]) or "see dbt logs"
         raise LakehouseError(f"dbt {' '.join(command)} failed during the benchmark: {failures}")
     run_results = json.loads((dbt_runner.target_path() / "run_results.json").read_text())
-    summary = {"models": outcome.models_built, "tests_passed": outcome.tests_passed}
-    return dbt_model_seconds(run_results), summary
+    return dbt_model_seconds(run_results), outcome
 
 
-def validate_tables(settings: Settings, target: str) -> dict[str, Any]:
-    from lakehouse.pipeline import RunContext
-    from lakehouse.validate.steps import validate_step
+def validate_tables(ctx: RunContext) -> dict[str, Any]:
+    """The run's validate step on what this run built (dbt's test results included)."""
+    from lakehouse.run.steps import validate_step
 
-    ctx = RunContext(target=target, settings=settings)
-    ctx.summary["tests_passed"] = 0  # dbt ran just before: let validate read its test results
     validate_step(ctx)
-    return {k: ctx.summary[k] for k in ("expectations_passed", "expectations_failed") if k in ctx.summary}
+    results = ctx.gate.results if ctx.gate else []
+    failed = sum(1 for result in results if result.failed)
+    return {"expectations_passed": len(results) - failed, "expectations_failed": failed}
 
 
 def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> None:
@@ -205,11 +206,12 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
     options = bench.options
     _, (generated, delivered) = bench.timed("generate", lambda: generate_and_deliver(settings, options))
     _, ingested = bench.timed("ingest", lambda: ingest_landed(spark, settings))
-    _, (models, dbt_summary) = bench.timed("dbt build", lambda: dbt_models(["build"], options.target))
+    _, (models, built) = bench.timed("dbt build", lambda: dbt_models(["build"], options.target))
     bench.results["dbt_model_seconds"] = models
-    evaluation = evaluation_rows()
-    bench.results["recommendations"] = quality_summary(evaluation)[0] if evaluation else {}
-    _, validated = bench.timed("validate", lambda: validate_tables(settings, options.target))
+    bench.results["recommendations"] = evaluate_quality().figures
+    ctx = RunContext(target=options.target, settings=settings, run_id=os.environ["LAKEHOUSE_RUN_ID"])
+    ctx.dbt = built
+    _, validated = bench.timed("validate", lambda: validate_tables(ctx))
     total = sum(bench.results["stage_seconds"][s] for s in ("generate", "ingest", "dbt build", "validate"))
     bench.results.update(
         generated_events=int(generated.events),
@@ -218,7 +220,7 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
         bronze_events=int(ingested.feeds["events"].bronze),
         end_to_end_seconds=round(total, 2),
         end_to_end_events_per_s=round(options.scale_events / total, 1) if total else 0.0,
-        dbt_build=dbt_summary,
+        dbt_build={"models": built.models_built, "tests_passed": built.tests_passed},
         validation=validated,
     )
     bench.results["generation_start_date"] = generated.config.get("start_date")

@@ -10,15 +10,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lakehouse.generate.config import GenerateConfig, parse_scale
-    from lakehouse.generate.core import GenerationResult, generate, generate_config
+    from lakehouse_dev.generate.config import GenerateConfig, parse_scale
+    from lakehouse_dev.generate.core import GenerationResult, generate, generate_config
 
 _EXPORTS = {
-    "GenerateConfig": "lakehouse.generate.config",
-    "parse_scale": "lakehouse.generate.config",
-    "GenerationResult": "lakehouse.generate.core",
-    "generate": "lakehouse.generate.core",
-    "generate_config": "lakehouse.generate.core",
+    "GenerateConfig": "lakehouse_dev.generate.config",
+    "parse_scale": "lakehouse_dev.generate.config",
+    "GenerationResult": "lakehouse_dev.generate.core",
+    "generate": "lakehouse_dev.generate.core",
+    "generate_config": "lakehouse_dev.generate.core",
 }
 __all__ = ["GenerateConfig", "GenerationResult", "generate", "generate_config", "parse_scale"]
 

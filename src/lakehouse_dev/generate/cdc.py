@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.contracts.cdc import ORDER_STATUSES
-from lakehouse.generate import jsonl
-from lakehouse.generate import reference as ref
-from lakehouse.generate.clickstream import CURRENCIES, Clickstream
-from lakehouse.generate.config import DAY_MS, HOUR_MS, GenerateConfig
-from lakehouse.generate.world import World, zero_padded
+from lakehouse_dev.generate import jsonl
+from lakehouse_dev.generate import reference as ref
+from lakehouse_dev.generate.clickstream import CURRENCIES, Clickstream
+from lakehouse_dev.generate.config import DAY_MS, HOUR_MS, GenerateConfig
+from lakehouse_dev.generate.world import World, zero_padded
 
 OPS = np.array(["c", "u", "d", "r"])
 CREATE, UPDATE, DELETE, READ = range(4)

@@ -1,4 +1,4 @@
-"""`lakehouse generate` and the `generate` step of `lakehouse run`."""
+"""`lakehouse-dev generate`: land synthetic data for `lakehouse ingest`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,10 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from lakehouse.config import Settings
-from lakehouse.errors import LakehouseError
-from lakehouse.generate.config import GenerateConfig, parse_scale
+from lakehouse_dev.generate.config import GenerateConfig, parse_scale
 
 if TYPE_CHECKING:
-    from lakehouse.generate.core import GenerationResult
-    from lakehouse.pipeline import RunContext
+    from lakehouse_dev.generate.core import GenerationResult
 
 
 def _date(text: str) -> date:
@@ -49,7 +47,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from lakehouse.generate.core import generate_config
+    from lakehouse_dev.generate.core import generate_config
 
     cfg = GenerateConfig(
         scale_events=args.scale,
@@ -79,20 +77,3 @@ def describe(result: GenerationResult) -> str:
         f"({result.events:,} events, {result.sessions:,} sessions, {result.orders:,} orders), "
         f"{cdc:,} CDC lines in {result.files} files ({state})"
     )
-
-
-def generate_step(ctx: RunContext) -> None:
-    """Land the default sample unless this exact sample is already in the landing zone."""
-    from lakehouse.generate.core import generate_config
-
-    cfg = GenerateConfig.from_env()
-    if cfg.scale_events < 100:
-        raise LakehouseError("LAKEHOUSE_SAMPLE_EVENTS must be at least 100")
-    result = generate_config(cfg, ctx.settings.landing_dir)
-    ctx.summary.update(
-        generation_tag=result.tag,
-        generation_skipped=result.skipped,
-        generated_events=result.events,
-        generated_lines=result.lines,
-    )
-    print(f"  {describe(result)}")

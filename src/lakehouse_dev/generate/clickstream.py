@@ -13,9 +13,9 @@ from datetime import timedelta
 import numpy as np
 
 from lakehouse.contracts.events import EVENT_TYPES
-from lakehouse.generate import reference as ref
-from lakehouse.generate.config import DAY_MS, HOUR_MS, GenerateConfig
-from lakehouse.generate.world import GROUP_SIZE, World, random_hex, sample_products
+from lakehouse_dev.generate import reference as ref
+from lakehouse_dev.generate.config import DAY_MS, HOUR_MS, GenerateConfig
+from lakehouse_dev.generate.world import GROUP_SIZE, World, random_hex, sample_products
 
 PAGE_VIEW, PRODUCT_VIEW, SEARCH, ADD_TO_CART, REMOVE_FROM_CART, BEGIN_CHECKOUT, PURCHASE = range(
     len(EVENT_TYPES)

@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 
 from lakehouse.contracts.landing import MANIFEST_DIR
-from lakehouse.generate import cdc
-from lakehouse.generate.clickstream import generate_clickstream
-from lakehouse.generate.config import DAY_MS, GenerateConfig
-from lakehouse.generate.landing import (
+from lakehouse_dev.generate import cdc
+from lakehouse_dev.generate.clickstream import generate_clickstream
+from lakehouse_dev.generate.config import DAY_MS, GenerateConfig
+from lakehouse_dev.generate.landing import (
     MALFORMATIONS,
     EventSerializer,
     LandingWriter,
@@ -24,7 +24,7 @@ from lakehouse.generate.landing import (
     write_changes,
     write_events,
 )
-from lakehouse.generate.world import build_world, random_hex
+from lakehouse_dev.generate.world import build_world, random_hex
 
 PROGRESS_FROM_LINES = 500_000
 

@@ -18,12 +18,12 @@ import pyarrow.compute as pc
 
 from lakehouse.contracts.events import EVENT_TYPES
 from lakehouse.contracts.landing import MANIFEST_DIR, manifest_path
-from lakehouse.generate import jsonl
-from lakehouse.generate import reference as ref
-from lakehouse.generate.cdc import ChangeFeed
-from lakehouse.generate.clickstream import CAMPAIGNS, COUNTRY_CURRENCY, CURRENCIES, REFERRERS, Clickstream
-from lakehouse.generate.config import DAY_MS, GenerateConfig
-from lakehouse.generate.world import World
+from lakehouse_dev.generate import jsonl
+from lakehouse_dev.generate import reference as ref
+from lakehouse_dev.generate.cdc import ChangeFeed
+from lakehouse_dev.generate.clickstream import CAMPAIGNS, COUNTRY_CURRENCY, CURRENCIES, REFERRERS, Clickstream
+from lakehouse_dev.generate.config import DAY_MS, GenerateConfig
+from lakehouse_dev.generate.world import World
 
 # Malformation kinds, in the order of `Clickstream.events["malformed"]` codes.
 MALFORMATIONS = ("truncated_json", "wrong_type", "missing_required_field", "invalid_utf8")

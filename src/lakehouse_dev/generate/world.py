@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from lakehouse.generate import reference as ref
-from lakehouse.generate.config import DAY_MS, GenerateConfig
+from lakehouse_dev.generate import reference as ref
+from lakehouse_dev.generate.config import DAY_MS, GenerateConfig
 
 # Products inside a category form small "lines" (same collection/brand family) that sessions
 # browse together: the co-view signal item-item recommenders can learn beyond popularity.

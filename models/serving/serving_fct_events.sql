@@ -1,0 +1,3 @@
+{{ config(alias='fct_events') }}
+
+select * from {{ ref('fct_events') }}{{ published_version(ref('fct_events')) }}
