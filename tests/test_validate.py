@@ -1,5 +1,5 @@
-"""The data-quality gate: GX suites on real Spark, audit rows, dbt test results, and the gate
-stopping a bad batch before anything is published.
+"""The data-quality gate: GX suites on real Spark (the bronze contract, drift), dbt test results,
+missing tables and warnings.
 
 Tables live in databases private to this module (`gx_test_*`), so other tests sharing the
 session's metastore are not affected.
@@ -7,7 +7,6 @@ session's metastore are not affected.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -17,14 +16,13 @@ from typing import Any
 import great_expectations.expectations as gxe
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as sf
 
 from lakehouse import table_format
 from lakehouse.checks import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, WARNING, CheckResult
 from lakehouse.config import Settings
 from lakehouse.ingest.tables import ensure_bronze
-from lakehouse.run import pipeline
-from lakehouse.run.steps import Step, validate_step
-from lakehouse.validate import audit, dbt_results, gate, suites
+from lakehouse.validate import dbt_results, gate, suites
 
 BRONZE = "gx_test_bronze"
 MARTS = "gx_test_marts"
@@ -158,112 +156,84 @@ def _append_bronze(spark: SparkSession, rows: list[dict[str, Any]]) -> None:
     frame.write.insertInto(f"{BRONZE}.events")
 
 
-def _daily_counts(spark: SparkSession) -> None:
-    """A stand-in mart built from bronze (the gate reconciles its total with upstream)."""
-    spark.sql(f"drop table if exists {MARTS}.daily_event_counts")
-    spark.sql(
-        f"create table {MARTS}.daily_event_counts using {FORMAT} as "
-        f"select to_date(event_ts) as event_date, count(*) as events from {BRONZE}.events group by 1"
-    )
-
-
-def _daily_counts_suite() -> suites.TableSuite:
-    def expectations() -> list[Any]:
-        return [
-            *suites.primary_key("event_date"),
-            gxe.ExpectColumnSumToBeBetween(
-                column="events",
-                min_value={"$PARAMETER": "bronze_events_min"},
-                max_value={"$PARAMETER": "bronze_events_max"},
-            ),
-        ]
-
-    def parameters(spark: SparkSession) -> dict[str, Any]:
-        count = spark.table(f"{BRONZE}.events").count()
-        return {"bronze_events_min": count, "bronze_events_max": count}
-
-    return suites.TableSuite(f"{MARTS}.daily_event_counts", expectations, parameters=parameters)
+RELATIONS = {
+    "source:clickstream.events": f"{BRONZE}.events",
+    "source:ingestion.quarantine": f"{BRONZE}.quarantine",
+}
 
 
 @pytest.fixture
-def gate_suites(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[suites.TableSuite]]:
-    """The project's real bronze.events suite (on a private bronze) and a small mart suite."""
-    for database in (BRONZE, MARTS):
-        spark.sql(f"drop database if exists {database} cascade")
+def bronze(spark: SparkSession) -> Iterator[str]:
+    """A private bronze (the real DDL) for the project's bronze contract suite."""
+    spark.sql(f"drop database if exists {BRONZE} cascade")
     ensure_bronze(spark, FORMAT, database=BRONZE)
-    spark.sql(f"create database {MARTS}")
-    bronze_suite = next(s for s in suites.SUITES if s.table == "bronze.events")
-    chosen = [dataclasses.replace(bronze_suite, table=f"{BRONZE}.events"), _daily_counts_suite()]
-    monkeypatch.setattr(suites, "SUITES", chosen)
-    # pipeline.run exports the run id; restore the environment afterwards
-    monkeypatch.setenv("LAKEHOUSE_RUN_ID", "")
-    yield chosen
-    for database in (BRONZE, MARTS):
-        spark.sql(f"drop database if exists {database} cascade")
+    yield BRONZE
+    spark.sql(f"drop database if exists {BRONZE} cascade")
 
 
-def _gate_only() -> list[tuple[str, Step]]:
-    return [("validate", validate_step)]
-
-
-def _summary(target: str) -> dict[str, Any]:
-    return dict(json.loads((Path(target) / "run_summary.json").read_text()))
+def _bronze_suite() -> list[suites.TableSuite]:
+    return [s for s in suites.SUITES if s.node == "source:clickstream.events"]
 
 
 @pytest.mark.spark
-def test_a_clean_batch_passes_the_gate(
-    spark: SparkSession, gate_suites: list[suites.TableSuite], pipeline_target: str
-) -> None:
+def test_a_clean_batch_passes_the_bronze_contract(spark: SparkSession, bronze: str, tmp_path: Path) -> None:
     _append_bronze(spark, _bronze_rows(40, batch_id=1))
-    _daily_counts(spark)
-
-    exit_code = pipeline.run(steps=_gate_only())
-
-    summary = _summary(pipeline_target)
-    assert exit_code == 0, summary["failed_checks"]
-    assert summary["expectations_failed_critical"] == 0
-    assert summary["expectations_passed"] >= 15
-    assert Path(summary["data_docs"]).is_file()
-    assert Path(summary["data_docs"]).is_relative_to(Path(pipeline_target))
-
-    audited = spark.table(audit.CHECK_RESULTS_TABLE).where(f"run_id = '{summary['run_id']}'")
-    assert audited.count() == summary["expectations_passed"] + summary["expectations_failed"]
-    unique = audited.where("check_name = 'expect_column_values_to_be_unique(event_date)'").first()
-    assert unique is not None
-    assert (unique["status"], unique["failing_rows"], unique["object_name"]) == (
-        "pass",
-        0,
-        f"{MARTS}.daily_event_counts",
-    )
+    report = gate.run_suites(spark, _bronze_suite(), tmp_path / "docs", RELATIONS)
+    assert report.results
+    assert [r.describe() for r in report.results if r.failed] == []
+    assert {r.object for r in report.results} == {f"{BRONZE}.events"}
 
 
 @pytest.mark.spark
-def test_a_bad_batch_fails_the_gate_by_name(
-    spark: SparkSession, gate_suites: list[suites.TableSuite], pipeline_target: str
+def test_a_bad_batch_fails_the_bronze_contract_by_name(
+    spark: SparkSession, bronze: str, tmp_path: Path
 ) -> None:
-    _append_bronze(spark, _bronze_rows(40, batch_id=1))
-    bad_batch = _bronze_rows(5, batch_id=2, start=40)
-    bad_batch[0]["event_type"] = "teleport"  # not in the contract's event types
-    bad_batch[1]["price"] = -5.0  # negative price
-    _append_bronze(spark, bad_batch)
-    _daily_counts(spark)
-
-    exit_code = pipeline.run(steps=_gate_only())
-
-    summary = _summary(pipeline_target)
-    assert exit_code == 1
-    failed = summary["failed_checks"]
-    assert any(f"{BRONZE}.events expect_column_values_to_be_in_set(event_type)" in c for c in failed), failed
-    assert any(f"{BRONZE}.events expect_column_values_to_be_between(price)" in c for c in failed), failed
-    assert summary["expectations_failed_critical"] == len(failed) == 2
-
-    audited = spark.table(audit.CHECK_RESULTS_TABLE).where(
-        f"run_id = '{summary['run_id']}' and status = 'fail'"
+    """A negative price and a quantity of zero fail (critical); a day whose arrivals went to
+    quarantine in bulk is a warning."""
+    bad = _bronze_rows(40, batch_id=2)
+    bad[9]["price"], bad[19]["quantity"] = -5.0, 0
+    _append_bronze(spark, bad)
+    quarantine = spark.table(f"{BRONZE}.quarantine")
+    rejected = [
+        ("events", "{", "malformed_json", "f.jsonl", dt.datetime(2026, 3, 1, 12), 2, dt.date(2026, 3, 1))
+    ]
+    spark.createDataFrame(rejected * 10, quarantine.schema.simpleString()).write.insertInto(
+        f"{BRONZE}.quarantine"
     )
-    assert {(r["check_name"], r["failing_rows"]) for r in audited.collect()} == {
-        ("expect_column_values_to_be_in_set(event_type)", 1),
-        ("expect_column_values_to_be_between(price)", 1),
+
+    report = gate.run_suites(spark, _bronze_suite(), tmp_path / "docs", RELATIONS)
+
+    failed = {r.check: r for r in report.results if r.failed}
+    assert set(failed) == {
+        "expect_column_values_to_be_between(price)",
+        "expect_column_values_to_be_between(quantity)",
+        "expect_column_max_to_be_between(_quarantined_share)",
     }
+    assert failed["expect_column_values_to_be_between(price)"].blocking
+    assert failed["expect_column_values_to_be_between(price)"].failing_rows == 1
+    share = failed["expect_column_max_to_be_between(_quarantined_share)"]
+    assert (share.blocking, share.detail) == (False, "observed 0.2")  # 10 of 50 lines that day
+
+
+@pytest.mark.spark
+def test_drift_compares_the_newest_complete_day_with_the_days_before(spark: SparkSession) -> None:
+    """Seven days of 100 events, then a day of 20 and a partial newest day: the day of 20 (the
+    newest complete one) is a fifth of its trailing mean; with two days before it, nothing is
+    compared at all."""
+    rows = [(dt.date(2026, 3, day), n) for day in range(1, 8) for n in range(100)]
+    rows += [(dt.date(2026, 3, 8), n) for n in range(20)] + [(dt.date(2026, 3, 9), 0)]
+    frame = spark.createDataFrame(rows, "event_date date, n int")
+    measures = {"events": sf.count(sf.lit(1)), "odd_share": sf.avg((sf.col("n") % 2).cast("double"))}
+
+    drift = suites.daily_drift(frame, "event_date", measures).collect()
+
+    assert len(drift) == 1
+    assert drift[0]["event_date"] == dt.date(2026, 3, 8)
+    assert drift[0]["_trailing_days"] == suites.TRAILING_DAYS
+    assert drift[0]["events_ratio"] == pytest.approx(0.2)
+    assert drift[0]["odd_share_shift"] == pytest.approx(0.0)
+    early = frame.where("event_date <= date'2026-03-03'")
+    assert suites.daily_drift(early, "event_date", measures).count() == 0
 
 
 def _frame(spark: SparkSession, rows: list[tuple[Any, ...]]) -> DataFrame:
@@ -288,11 +258,15 @@ def test_gate_reports_missing_tables_missing_columns_and_warnings(
         ]
 
     small = suites.TableSuite(
-        f"{MARTS}.small", expectations, prepare=lambda df: suites.as_flag(df, "_flagged", df["flag"])
+        "small",
+        "test",
+        expectations,
+        prepare=lambda df, _relations: suites.as_flag(df, "_flagged", df["flag"]),
     )
-    missing = suites.TableSuite(f"{MARTS}.not_built", list)
+    missing = suites.TableSuite("not_built", "test", list)
+    relations = {"small": f"{MARTS}.small", "not_built": f"{MARTS}.not_built"}
 
-    report = gate.run_suites(spark, [small, missing], tmp_path / "docs")
+    report = gate.run_suites(spark, [small, missing], tmp_path / "docs", relations)
 
     by_check = {(r.object, r.check): r for r in report.results}
     unique = by_check[(f"{MARTS}.small", "expect_column_values_to_be_unique(id)")]

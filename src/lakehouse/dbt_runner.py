@@ -126,6 +126,19 @@ def manifest_relations(path: Path) -> dict[str, str]:
     return {uid: relation_of(node) for uid, node in nodes.items() if node.get("resource_type") != "test"}
 
 
+def named_relations(path: Path) -> dict[str, str]:
+    """`schema.table` by model name, and by `source:<source>.<table>` for sources."""
+    manifest = json.loads(path.read_text()) if path.exists() else {}
+    named = {
+        node["name"]: relation_of(node)
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") in ("model", "seed", "snapshot")
+    }
+    for node in manifest.get("sources", {}).values():
+        named[f"source:{node['source_name']}.{node['name']}"] = relation_of(node)
+    return named
+
+
 def relation_of(node: dict[str, Any]) -> str:
     """`schema.table` of a manifest node or source, as the run's checks name tables."""
     name = node.get("identifier") if node.get("resource_type") == "source" else node.get("alias")

@@ -62,11 +62,11 @@ def _find_delta(settings: Settings) -> TableFormat | None:
         return TableFormat(
             "delta", f"Delta connector from {settings.delta_jars_dir}", delta_conf(jars, settings)
         )
-    jars = connectors.installed_jars("delta")
-    if jars is None:
+    installed = connectors.installed_jars("delta")
+    if installed is None:
         return None
-    reason = f"Delta connector {connectors.delta_coordinate()} ({len(jars)} jars from `make setup`)"
-    return TableFormat("delta", reason, delta_conf(jars, settings))
+    reason = f"Delta connector {connectors.delta_coordinate()} ({len(installed)} jars from `make setup`)"
+    return TableFormat("delta", reason, delta_conf(installed, settings))
 
 
 @functools.cache

@@ -36,7 +36,7 @@ class RunContext:
         if self.ingest is not None:
             found += self.ingest.failures()
         if self.dbt is not None:
-            found += self.dbt.failures_as_checks()
+            found += self.dbt.failed
         if self.reco is not None:
             found += self.reco.failures
         if self.gate is not None:

@@ -44,14 +44,15 @@ def run_steps(ctx: RunContext, steps: list[tuple[str, Step]]) -> int:
 
     started = time.monotonic()
     spark = get_spark("lakehouse-run")
-    about = {
+    seconds: dict[str, float] = {}
+    about: dict[str, Any] = {
         "target": ctx.target,
         "table_format": table_format.resolve(ctx.settings).name,
         "table_format_reason": table_format.resolve(ctx.settings).reason,
         "spark_version": spark.version,
         "spark_master": spark.sparkContext.master,
         "application_id": spark.sparkContext.applicationId,
-        "step_seconds": {},
+        "step_seconds": seconds,
     }
     for number, (name, step) in enumerate(steps, start=1):
         print(f"[{number}/{len(steps)}] {name}", flush=True)
@@ -62,7 +63,7 @@ def run_steps(ctx: RunContext, steps: list[tuple[str, Step]]) -> int:
             about["failed_step"] = name
             raise
         finally:
-            about["step_seconds"][name] = round(time.monotonic() - step_started, 2)
+            seconds[name] = round(time.monotonic() - step_started, 2)
             about["wall_seconds"] = round(time.monotonic() - started, 2)
             write_summary(summary(ctx, about))
     about["executors"] = executor_count(spark)  # at the end: executors register asynchronously

@@ -45,7 +45,11 @@ def validate_step(ctx: RunContext) -> None:
     from lakehouse.validate import audit, dbt_results, gate, suites
 
     spark = get_spark()
-    ctx.gate = gate.run_suites(spark, suites.SUITES, dbt_runner.target_path() / gate.DOCS_DIR_NAME)
+    target = dbt_runner.target_path()
+    if not (target / "manifest.json").exists():  # `lakehouse validate` on its own: the tables' names
+        dbt_runner.invoke(["parse"], ctx.target)
+    relations = dbt_runner.named_relations(target / "manifest.json")
+    ctx.gate = gate.run_suites(spark, suites.SUITES, target / gate.DOCS_DIR_NAME, relations)
     # dbt's artifacts describe this run only when this run ran dbt
     dbt_tests = dbt_results.read_test_results(dbt_runner.target_path()) if ctx.dbt is not None else []
     ctx.gate.audit_rows = audit.append_check_results(spark, ctx.run_id, [*ctx.gate.results, *dbt_tests])

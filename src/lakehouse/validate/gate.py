@@ -27,7 +27,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.checks import CRITICAL, ERROR, FAIL, PASS, SOURCE_GX, CheckResult
 from lakehouse.errors import one_line
-from lakehouse.validate.suites import TableSuite
+from lakehouse.validate.suites import Relations, TableSuite
 
 DOCS_SITE = "lakehouse"
 TABLE_EXISTS_CHECK = "expect_table_to_exist"
@@ -61,19 +61,22 @@ def run_suites(
     spark: SparkSession,
     suites: list[TableSuite],
     docs_dir: Path,
+    relations: Relations,
     missing_table_severity: str = CRITICAL,
 ) -> GateReport:
-    """Validate every suite's table; a missing table is one failed check of the given severity."""
+    """Validate every suite's table (its dbt node resolved by `relations`); a missing table is one
+    failed check of the given severity."""
     context = _ephemeral_context(docs_dir)
     source = context.data_sources.add_spark(name="lakehouse", persist=False)
     results: list[CheckResult] = []
     for suite in suites:
-        if not _table_exists(spark, suite.table):
+        table = relations.get(suite.node)
+        if table is None or not _table_exists(spark, table):
             results.append(
-                CheckResult(SOURCE_GX, suite.table, TABLE_EXISTS_CHECK, missing_table_severity, FAIL)
+                CheckResult(SOURCE_GX, table or suite.node, TABLE_EXISTS_CHECK, missing_table_severity, FAIL)
             )
             continue
-        results.extend(_validate_table(spark, context, source, suite))
+        results.extend(_validate_table(spark, context, source, suite, table, relations))
     shutil.rmtree(docs_dir, ignore_errors=True)  # pages of earlier runs would linger unlinked
     context.build_data_docs(site_names=[DOCS_SITE])
     index = docs_dir / "index.html"
@@ -107,21 +110,23 @@ def _table_exists(spark: SparkSession, table: str) -> bool:
     return bool(spark.catalog.tableExists(table))
 
 
-def _validate_table(spark: SparkSession, context: Any, source: Any, suite: TableSuite) -> list[CheckResult]:
+def _validate_table(
+    spark: SparkSession, context: Any, source: Any, suite: TableSuite, table: str, relations: Relations
+) -> list[CheckResult]:
     import great_expectations as gx
 
     try:
-        parameters = suite.parameters(spark)
+        parameters = suite.parameters(spark, relations)
     except AnalysisException as exc:
         detail = one_line(exc, limit=200)
-        return [CheckResult(SOURCE_GX, suite.table, PARAMETERS_CHECK, CRITICAL, ERROR, detail=detail)]
-    frame = suite.prepare(spark.table(suite.table))
+        return [CheckResult(SOURCE_GX, table, PARAMETERS_CHECK, CRITICAL, ERROR, detail=detail)]
+    frame = suite.prepare(spark.table(table), relations)
     batch = source.add_dataframe_asset(name=suite.name).add_batch_definition_whole_dataframe(suite.name)
-    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.table))
+    gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
     for expectation in suite.expectations():
         gx_suite.add_expectation(expectation)
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=suite.table, data=batch, suite=gx_suite)
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
     )
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
@@ -135,7 +140,7 @@ def _validate_table(spark: SparkSession, context: Any, source: Any, suite: Table
         checkpoint.result_format = WITH_SAMPLES
         checkpoint.save()
         results = _run(checkpoint, frame, parameters)
-    return [_check_result(suite.table, result) for result in results]
+    return [_check_result(table, result) for result in results]
 
 
 def _run(checkpoint: Any, frame: Any, parameters: dict[str, Any]) -> list[Any]:
