@@ -67,8 +67,8 @@ cluster-down: setup ## Stop the loopback cluster and every process it started
 test-cluster: setup ## Cluster up, build via the cluster and thrift targets, compare with local, down
 	$(BIN)/pytest tests/cluster -m cluster -q
 
-bench: setup ## Benchmark SCALE events (default 1,000,000): stage times, memory, ratios -> target/bench/
-	LAKEHOUSE_HOME=$(BENCH_HOME) LAKEHOUSE_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/lakehouse-dev bench --scale $(SCALE)
+bench: setup ## Benchmark SCALE events (default 1,000,000): stage times, memory, ratios -> target/bench/, docs/performance.md
+	LAKEHOUSE_HOME=$(BENCH_HOME) LAKEHOUSE_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/lakehouse-dev bench --scale $(SCALE) --doc docs/performance.md
 
 lint: setup ## Every pre-commit hook on every file: hygiene, ruff, ruff-format, import layering, sqlfluff
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure

@@ -54,6 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "(delta_vs_parquet_end_to_end_ratio)",
     )
     bench.add_argument("--target", default="local", help="dbt target")
+    bench.add_argument(
+        "--doc", default=None, help="write the performance document here (make bench: docs/performance.md)"
+    )
     bench.set_defaults(func=run_command)
 
 
@@ -75,4 +78,11 @@ def run_command(args: argparse.Namespace) -> int:
     results = run_bench(options)
     print(report.format_table(results))
     print(f"\nresults: {results['results_json']}\nchart:   {results['chart_png']}")
+    if args.doc and not options.only_end_to_end:
+        from pathlib import Path
+
+        from lakehouse_dev.bench import document
+        from lakehouse_dev.bench.runner import results_dir
+
+        print(f"document: {document.write(results_dir(), Path(args.doc))}")
     return 0

@@ -502,6 +502,7 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
         data_source="generated + ingested" if options.end_to_end else "synthetic (micro-benchmarks only)",
         cpu_count=os.cpu_count(),
         started_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        command=" ".join(["lakehouse-dev", *sys.argv[1:]]) if sys.argv else "lakehouse-dev bench",
     )
     with RssSampler(sample_interval) as sampler:
         try:
@@ -541,4 +542,6 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
     bench.results["results_json"] = str(report.write_results(bench.results, out))
     bench.results["chart_png"] = str(report.draw_chart(bench.results, sampler.samples, out / "bench.png"))
     report.write_results(bench.results, out)
+    # each scale's newest run, for docs/performance.md (bench/document.py)
+    (out / f"results-{options.scale_events}.json").write_text((out / "results.json").read_text())
     return bench.results
