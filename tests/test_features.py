@@ -203,6 +203,20 @@ class TestUserFeatures:
     def test_no_events_gives_no_rows(self) -> None:
         assert summarize_users(events_frame([]), AS_OF, 7.0).empty
 
+    def test_row_order_does_not_matter(self) -> None:
+        """Spark hands a grouped map its rows in shuffle order: a session that switches channel
+        must still take its earliest event's channel, in any order."""
+        rows = events_frame(USER_ROWS[:-1])
+        s1 = rows.loc[rows["session_id"].eq("s1")].sort_values("event_ts").index
+        rows.loc[s1, "channel"] = ["search", "email", "email"]
+        rows.loc[rows["session_id"].eq("s2"), "channel"] = "social"
+        expected = summarize_users(rows, AS_OF, 7.0)
+        # s1 came from search, s2 from social: one session each, alphabetical tie-break
+        assert expected.set_index("user_id").at["u1", "primary_channel"] == "search"
+        for seed in range(5):
+            shuffled = rows.sample(frac=1.0, random_state=seed)
+            pd.testing.assert_frame_equal(summarize_users(shuffled, AS_OF, 7.0), expected)
+
     @pytest.mark.spark
     def test_spark_edge_matches_pandas_and_drops_bots(self, spark: SparkSession) -> None:
         events = spark_events(spark, events_frame(USER_ROWS))

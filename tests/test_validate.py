@@ -194,12 +194,10 @@ def test_a_bad_batch_fails_the_bronze_contract_by_name(
     bad[9]["price"], bad[19]["quantity"] = -5.0, 0
     _append_bronze(spark, bad)
     quarantine = spark.table(f"{BRONZE}.quarantine")
-    rejected = [
-        ("events", "{", "malformed_json", "f.jsonl", dt.datetime(2026, 3, 1, 12), 2, dt.date(2026, 3, 1))
-    ]
-    spark.createDataFrame(rejected * 10, quarantine.schema.simpleString()).write.insertInto(
-        f"{BRONZE}.quarantine"
-    )
+    line = {"feed": "events", "raw_line": "{", "reason": "malformed_json", "_source_file": "f.jsonl"}
+    line.update(_ingested_at=dt.datetime(2026, 3, 1, 12), _batch_id=2, _arrival_date=dt.date(2026, 3, 1))
+    rejected = [tuple(line[f.name] for f in quarantine.schema.fields)] * 10
+    spark.createDataFrame(rejected, quarantine.schema).write.insertInto(f"{BRONZE}.quarantine")
 
     report = gate.run_suites(spark, _bronze_suite(), tmp_path / "docs", RELATIONS)
 

@@ -86,9 +86,13 @@ def summarize_users(events: pd.DataFrame, as_of: pd.Timestamp, half_life_days: f
     """One row of features per user in `events` (any number of users; vectorized over all of them).
 
     Recency is measured to `as_of`; sessions are the events' `session_id`s (events without one count
-    as events but not sessions); a session's channel is its first known one.
+    as events but not sessions); a session's channel is its earliest event's known one. The result
+    does not depend on the order of `events`' rows.
     """
     events = events.loc[events["user_id"].notna()].assign(event_ts=lambda f: to_utc_naive(f["event_ts"]))
+    # rows arrive in shuffle order: sort so that "a session's first channel" is its earliest event's
+    # (ties broken by channel), whatever order Spark delivered them in
+    events = events.sort_values(["user_id", "event_ts", "channel"], kind="stable", na_position="last")
     if events.empty:
         return pd.DataFrame(columns=USER_FEATURE_COLUMNS)
     by_user = events.groupby("user_id", sort=True)
