@@ -13,6 +13,7 @@ import pytest
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as sf
 
+from lakehouse.recommend.evaluation import MODEL_RECOMMENDER
 from tests.conftest import BuiltProject
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -284,8 +285,9 @@ def test_the_summary_reports_what_the_run_did(run_summary: dict[str, Any], spark
     assert run_summary["expectations_failed"] == expectations.where("status != 'pass'").count() == 0
 
     evaluation = {row.model_name: row for row in spark.table("features.reco_evaluation").collect()}
-    assert run_summary["reco_users_evaluated"] == evaluation["recommender"].users_evaluated
-    assert run_summary["reco_hit_rate_at_10"] == pytest.approx(evaluation["recommender"].hit_rate, abs=1e-4)
+    reco = evaluation[MODEL_RECOMMENDER]
+    assert run_summary["reco_users_evaluated"] == reco.users_evaluated
+    assert run_summary["reco_hit_rate_at_10"] == pytest.approx(reco.hit_rate, abs=1e-4)
 
 
 def test_no_raw_email_ip_or_name_beyond_bronze(run_summary: dict[str, Any], spark: SparkSession) -> None:

@@ -155,7 +155,8 @@ def test_a_changed_column_type_stops_the_model_with_one_line_naming_it(
     outcome = dbt_runner.invoke(["run", "--select", "stg_clickstream__events"], "ci")
     assert not outcome.success
     assert outcome.failures == [
-        "model stg_clickstream__events: error: staging.stg_clickstream__events.quantity: the model now makes "
+        "dbt staging.stg_clickstream__events model stg_clickstream__events [critical error]: "
+        "staging.stg_clickstream__events.quantity: the model now makes "
         "it string but the table holds int; a type change is not additive (rebuild with `dbt run "
         "--full-refresh --select stg_clickstream__events`, or add a new column)"
     ]

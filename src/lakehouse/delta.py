@@ -75,7 +75,8 @@ class Restored:
 
 
 def previous_published_version(spark: SparkSession, table: str, current: int) -> tuple[int, str]:
-    """The newest version of `table` a publish recorded before `current` (and its run id)."""
+    """The newest version of `table` a publish recorded before `current` (and the newest run that
+    published it)."""
     if not spark.catalog.tableExists(PUBLISHED_VERSIONS_TABLE):
         raise LakehouseError(
             f"no publish has been recorded yet ({PUBLISHED_VERSIONS_TABLE} does not exist); "
@@ -85,7 +86,7 @@ def previous_published_version(spark: SparkSession, table: str, current: int) ->
         f"""
         select version, run_id from {PUBLISHED_VERSIONS_TABLE}
         where table_name = '{table}' and version < {current}
-        order by version desc limit 1
+        order by version desc, published_at desc limit 1
         """
     ).first()
     if row is None:
