@@ -20,7 +20,7 @@ with changes as (
 keys_with_new_changes as (
     select distinct changes.{{ key_column }}
     from changes
-    where {{ newer_than_this('changes._ingested_at', 'last_ingested_at') }}
+    where changes._ingested_at > {{ incremental_watermark() }}
 ),
 
 {% endif %}
@@ -45,8 +45,8 @@ final as (
         {%- endfor %}
         ranked.change_lsn as last_change_lsn,
         ranked.changed_at as last_changed_at,
-        ranked.key_last_ingested_at as last_ingested_at,
-        ranked.is_deleted
+        ranked.is_deleted,
+        ranked.key_last_ingested_at as _ingested_at
     from ranked
     where
         ranked.change_rank = 1

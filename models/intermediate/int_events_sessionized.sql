@@ -10,21 +10,26 @@
     across midnight. Sessions are computed over a further lookback margin so that the rebuilt
     dates see their neighbours' events, and, for a visitor whose session on a rebuilt date began
     even earlier (a bot active around the clock keeps one session for weeks), from the day that
-    session began. On Parquet the rebuilt dates replace their partitions. The rebuilt dates are
-    read when the model compiles (literal_dates), so only their partitions are read. -#}
+    session began. The rebuilt dates replace their partitions. Every row written gets the newest
+    `_ingested_at` the run read, so fct_events finds the rewritten dates by the one watermark. -#}
 {%- set gap_micros = var('session_gap_minutes') * 60 * 1000000 -%}
 {%- set lookback_days = var('session_lookback_days') -%}
 
 {%- if is_incremental() %}
-{%- set rebuilt_dates_sql -%}
-    select distinct date_add(new_events.event_date, day_offsets.day_offset) as event_date
-    from {{ ref('stg_clickstream__events') }} as new_events
-    cross join (
-        select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
-    ) as day_offsets
-    where {{ newer_than_this('new_events._ingested_at', '_ingested_at') }}
+{#- the sessionization-specific widening: each staged event marks its own date and the lookback
+    days on either side as dates whose sessions it can change -#}
+{%- set events_with_neighbour_dates -%}
+    (
+        select
+            date_add(staged.event_date, day_offsets.day_offset) as event_date,
+            staged._ingested_at
+        from {{ ref('stg_clickstream__events') }} as staged
+        cross join (
+            select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
+        ) as day_offsets
+    )
 {%- endset %}
-{%- set rebuilt_dates = literal_dates(rebuilt_dates_sql) %}
+{%- set rebuilt_dates = dates_to_rebuild(events_with_neighbour_dates) %}
 {%- endif %}
 
 with events as (
@@ -32,15 +37,14 @@ with events as (
 ),
 
 {% if is_incremental() %}
-rebuilt_dates as (
-    {{ rebuilt_dates_sql }}
-),
-
+-- the rebuilt dates (the new events' dates ± the lookback) and their own lookback margin; scalar
+-- subqueries, which Spark prunes partitions by while it runs
 scope as (
     select
-        date_sub(min(rebuilt_dates.event_date), {{ lookback_days }}) as first_date,
-        date_add(max(rebuilt_dates.event_date), {{ lookback_days }}) as last_date
-    from rebuilt_dates
+        date_sub(min(events.event_date), 2 * {{ lookback_days }}) as first_date,
+        date_add(max(events.event_date), 2 * {{ lookback_days }}) as last_date
+    from events
+    where events._ingested_at > {{ incremental_watermark() }}
 ),
 
 long_sessions as (
@@ -140,11 +144,16 @@ final as (
         with_sessions.currency,
         with_sessions.order_id,
         with_sessions.app_version,
-        with_sessions._ingested_at,
         with_sessions.event_date,
         md5(concat_ws('|', with_sessions.visitor_id, with_sessions.session_first_event_id)) as session_id,
         with_sessions.is_session_start = 1 as is_session_start,
-        current_timestamp() as _sessionized_at
+        -- the watermark: the newest ingestion this run read (the new events are on rebuilt dates)
+        (
+            select max(read_events._ingested_at) as newest_ingested_at from events as read_events
+            {%- if is_incremental() %}
+            where read_events.event_date in ({{ rebuilt_dates }})
+            {%- endif %}
+        ) as _ingested_at
     from with_sessions
     {%- if is_incremental() %}
     where with_sessions.event_date in ({{ rebuilt_dates }})

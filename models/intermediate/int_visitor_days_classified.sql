@@ -11,9 +11,7 @@
 with events as (
     select * from {{ ref('stg_clickstream__events') }}
     {%- if is_incremental() %}
-    where event_date in (
-        {{ changed_dates(ref('stg_clickstream__events'), 'event_date', '_ingested_at', '_ingested_at') }}
-    )
+    where event_date in ({{ dates_to_rebuild(ref('stg_clickstream__events')) }})
     {%- endif %}
 ),
 

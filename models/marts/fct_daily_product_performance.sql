@@ -11,9 +11,7 @@ with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot and product_id is not null
     {%- if is_incremental() %}
-        and event_date in (
-            {{ changed_dates(ref('fct_events'), 'event_date', '_built_at', '_events_built_at') }}
-        )
+        and event_date in ({{ dates_to_rebuild(ref('fct_events')) }})
     {%- endif %}
 ),
 
@@ -28,7 +26,7 @@ daily as (
         coalesce(sum(case when events.event_type = 'purchase' then events.quantity end), 0)
             as purchased_units,
         sum(events.revenue_usd) as revenue_usd,
-        max(events._built_at) as _events_built_at
+        max(events._ingested_at) as _ingested_at
     from events
     group by events.event_date, events.product_id
 ),
@@ -45,7 +43,7 @@ final as (
         daily.revenue_usd,
         cast(daily.cart_adds as double) / nullif(daily.product_views, 0) as view_to_cart_rate,
         cast(daily.purchases as double) / nullif(daily.cart_adds, 0) as cart_to_purchase_rate,
-        daily._events_built_at
+        daily._ingested_at
     from daily
 )
 

@@ -11,9 +11,7 @@ with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot and user_id is not null
     {%- if is_incremental() %}
-        and event_date in (
-            {{ changed_dates(ref('fct_events'), 'event_date', '_built_at', '_events_built_at') }}
-        )
+        and event_date in ({{ dates_to_rebuild(ref('fct_events')) }})
     {%- endif %}
 ),
 
@@ -31,7 +29,7 @@ final as (
         sum(events.revenue_usd) as revenue_usd,
         min(events.event_ts) as first_event_at,
         max(events.event_ts) as last_event_at,
-        max(events._built_at) as _events_built_at
+        max(events._ingested_at) as _ingested_at
     from events
     group by events.event_date, events.user_id
 )

@@ -7,11 +7,11 @@
     meta={'delta_zorder_by': ['user_id', 'product_id']},
 ) }}
 
-{#- Incremental runs rebuild whole event dates, as the Parquet partition overwrite requires: the
-    dates int_events_sessionized rebuilt in this run (rows sessionized after this table's newest
-    `_sessionized_at`), plus the dates of already-built events that a product version ingested
-    since this table's newest `_built_at` re-categorizes (a late-arriving product dimension). The
-    dates are read when the model compiles (literal_dates), so only their partitions are read. -#}
+{#- Incremental runs rebuild whole event dates, as the partition overwrite requires: the dates
+    int_events_sessionized rewrote since this table's watermark, plus the dates of already-built
+    events that a product version ingested since then re-categorizes (a late-arriving product
+    dimension). Every row written gets the newest `_ingested_at` the run read, of events or of
+    product versions, so the models downstream find the rewritten dates by the one watermark. -#}
 
 {#- the product version in force when the event happened: each version covers the time from its
     valid_from to the next version's (a delete does not end it, so events of a deleted product keep
@@ -36,18 +36,17 @@
 {#- a version that arrived after the last build changes the category of the product's events from
     its valid_from on; a first version (a product seen in events before its CDC record, or an older
     version delivered late) changes all of them -#}
-{%- set rebuilt_dates_sql -%}
-    select sessionized.event_date
-    from {{ ref('int_events_sessionized') }} as sessionized
-    where {{ newer_than_this('sessionized._sessionized_at', '_sessionized_at') }}
-    union
-    select built.event_date
-    from {{ this }} as built
-    inner join ({{ product_periods_sql }}) as changed
-        on built.product_id = changed.product_id
-    where
-        {{ newer_than_this('changed._ingested_at', '_built_at') }}
-        and (built.event_ts >= changed.valid_from or changed.is_first_version)
+{%- set rewritten_and_recategorized_dates -%}
+    (
+        select sessionized.event_date, sessionized._ingested_at
+        from {{ ref('int_events_sessionized') }} as sessionized
+        union all
+        select built.event_date, changed_products._ingested_at
+        from {{ this }} as built
+        inner join ({{ product_periods_sql }}) as changed_products
+            on built.product_id = changed_products.product_id
+        where built.event_ts >= changed_products.valid_from or changed_products.is_first_version
+    )
 {%- endset %}
 {%- endif %}
 
@@ -58,7 +57,7 @@ with product_periods as (
 sessionized_events as (
     select * from {{ ref('int_events_sessionized') }}
     {%- if is_incremental() %}
-    where event_date in ({{ literal_dates(rebuilt_dates_sql) }})
+    where event_date in ({{ dates_to_rebuild(rewritten_and_recategorized_dates) }})
     {%- endif %}
 ),
 
@@ -115,9 +114,11 @@ joined as (
         salted_events.app_version,
         -- a session is a bot session as a whole: classified by the day it started
         coalesce(salted_visitor_days.is_bot, false) as is_bot,
-        salted_events._ingested_at,
-        salted_events._sessionized_at,
-        current_timestamp() as _built_at
+        -- the watermark: the newest ingestion this run read, of events or of product versions
+        greatest(
+            (select max(read_events._ingested_at) as newest_event from sessionized_events as read_events),
+            (select max(read_versions._ingested_at) as newest_version from product_periods as read_versions)
+        ) as _ingested_at
     from salted_events
     left join salted_visitor_days
         on
@@ -166,8 +167,6 @@ final as (
         joined.app_version,
         joined.is_bot,
         joined._ingested_at,
-        joined._sessionized_at,
-        joined._built_at,
         case
             when joined.event_type = 'purchase'
                 then coalesce(joined.quantity, 1) * coalesce(joined.price_usd, 0)

@@ -1,36 +1,42 @@
 -- Human sessions only: bot sessions stay in fct_events (is_bot) but are not business traffic.
-{#- Incremental runs rebuild whole session dates, from the day the earliest human session with an
-    event sessionized in this run began (or var('session_lookback_days') before the first such
-    event date, if earlier) to the last event date sessionized. The sessions that began on those
-    dates are re-read whole, to the end of the data, and their partitions replaced. -#}
-{%- set lookback_days = var('session_lookback_days') -%}
+{#- Incremental runs rebuild whole session dates (a session's date is the date it began): the
+    dates of the sessions with an event fct_events rewrote since this table's watermark, and the
+    sessions those events belonged to before. A session that changed its id (a late event before
+    its first one) had its first event rewritten too, so every rewritten event's own date is
+    rebuilt as well. The sessions that began on those dates are re-read whole, to the end of the
+    data, and their partitions replaced. -#}
 {{ config(
     materialized='incremental',
     incremental_strategy='insert_overwrite',
     partition_by=['session_date'],
 ) }}
 
-with
 {%- if is_incremental() %}
-rebuilt_dates as (
-    select
-        least(
-            to_date(min(case when not changed.is_bot then changed.session_start_ts end)),
-            date_sub(min(changed.event_date), {{ lookback_days }})
-        ) as first_date,
-        max(changed.event_date) as last_date
-    from {{ ref('fct_events') }} as changed
-    where {{ newer_than_this('changed._sessionized_at', '_sessionized_at') }}
-),
+{%- set rewritten_session_dates -%}
+    (
+        select
+            explode(array(
+                rewritten.event_date,
+                -- a bot's session can have begun weeks earlier, and bot sessions are not kept here
+                case when not rewritten.is_bot then to_date(rewritten.session_start_ts) end
+            )) as session_date,
+            rewritten._ingested_at
+        from {{ ref('fct_events') }} as rewritten
+    )
+{%- endset %}
+{%- set session_dates = dates_to_rebuild(rewritten_session_dates, 'session_date') %}
 {%- endif %}
 
-events as (
+with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot
     {%- if is_incremental() %}
-        and event_date >= (select rebuilt_dates.first_date from rebuilt_dates)
-        -- whole sessions only: one that began before the first rebuilt date keeps its partition
-        and to_date(session_start_ts) >= (select rebuilt_dates.first_date from rebuilt_dates)
+        and to_date(session_start_ts) in ({{ session_dates }})
+        -- a session's events lie on or after the date it began: skip the earlier partitions
+        and event_date >= (
+            select min(rewritten.session_date) from {{ rewritten_session_dates }} as rewritten
+            where rewritten._ingested_at > {{ incremental_watermark() }}
+        )
     {%- endif %}
 ),
 
@@ -56,7 +62,7 @@ sessions as (
         min_by(events.channel, struct(events.event_ts, events.event_id)) as channel,
         min_by(events.country_code, struct(events.event_ts, events.event_id)) as country_code,
         bool_or(events.is_bot) as is_bot,
-        max(events._sessionized_at) as _sessionized_at
+        max(events._ingested_at) as _ingested_at
     from events
     group by events.session_id
 ),
@@ -83,12 +89,8 @@ final as (
         sessions.is_bot,
         to_date(sessions.session_start) as session_date,
         unix_timestamp(sessions.session_end) - unix_timestamp(sessions.session_start) as duration_seconds,
-        sessions._sessionized_at
+        sessions._ingested_at
     from sessions
-    {%- if is_incremental() %}
-    where to_date(sessions.session_start) between (select rebuilt_dates.first_date from rebuilt_dates)
-        and (select rebuilt_dates.last_date from rebuilt_dates)
-    {%- endif %}
 )
 
 select * from final

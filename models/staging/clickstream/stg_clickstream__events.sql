@@ -14,7 +14,7 @@ with source as (
     where
         event_id is not null and event_ts is not null
     {%- if is_incremental() %}
-        and {{ newer_than_this('_ingested_at', '_ingested_at') }}
+        and _ingested_at > {{ incremental_watermark() }}
     {%- endif %}
 ),
 
