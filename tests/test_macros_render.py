@@ -178,5 +178,7 @@ def test_watermark_is_the_newest_ingestion_in_this(parquet: dict[str, str]) -> N
 
 def test_dates_to_rebuild_are_the_dates_of_rows_newer_than_the_watermark(parquet: dict[str, str]) -> None:
     sql = parquet["dates_to_rebuild"]
-    assert sql.startswith("select distinct changed.event_date from staging.stg_clickstream__events as changed"), sql
+    assert sql.startswith(
+        "select distinct changed.event_date from staging.stg_clickstream__events as changed"
+    ), sql
     assert sql.endswith(f"where changed._ingested_at > {parquet['watermark']}"), sql
