@@ -65,9 +65,9 @@ def events_frame(rows: list[tuple[object, ...]]) -> pd.DataFrame:
 def spark_events(
     spark: SparkSession, frame: pd.DataFrame, built_at: str = "2026-03-10 13:00:00"
 ) -> DataFrame:
-    """fct_events-like rows, every one built (`_built_at`) at `built_at`."""
+    """fct_events-like rows, every one with the watermark (`_ingested_at`) `built_at`."""
     events = spark.createDataFrame(frame.astype(object).where(frame.notna(), None), EVENT_DDL)
-    return events.withColumn("_built_at", sf.to_timestamp(sf.lit(built_at)))
+    return events.withColumn("_ingested_at", sf.to_timestamp(sf.lit(built_at)))
 
 
 USER_ROWS = [
@@ -257,7 +257,7 @@ class TestUserFeatures:
         assert pd.isna(got.loc["u5", "days_since_last_purchase"])
         data_columns = [column for column in expected.columns if not column.startswith("_")]
         pd.testing.assert_frame_equal(got[data_columns], expected[data_columns], check_exact=False, rtol=1e-9)
-        assert got["_events_built_at"].unique().tolist() == [pd.Timestamp(rebuilt)]
+        assert got["_ingested_at"].unique().tolist() == [pd.Timestamp(rebuilt)]
 
         # u1 is carried over, not summarized again: only its recency moves to the new newest event
         tampered = previous.withColumn(

@@ -38,7 +38,8 @@ EXPRESSIONS = {
     "merge_composite_key": "lakehouse_merge_sql(api.Relation.create(schema='s', identifier='t'),"
     " api.Relation.create(identifier='src'), ['a', 'b'], 'DBT_INTERNAL_SOURCE.gone')",
     "hash_pii": "hash_pii('ip_address')",
-    "newer_than_this": "newer_than_this('changes._ingested_at', 'last_ingested_at')",
+    "watermark": "incremental_watermark()",
+    "dates_to_rebuild": "dates_to_rebuild(ref('stg_clickstream__events'))",
     "salt": "skew_salt('event_id', 8)",
     "salt_range": "skew_salt_range(8)",
     "schema_custom": "generate_schema_name('marts', none)",
@@ -164,8 +165,20 @@ def test_custom_schemas_are_used_as_is(parquet: dict[str, str]) -> None:
     assert parquet["schema_default"] == "lakehouse"
 
 
-def test_watermark_compares_with_the_newest_value_in_this(parquet: dict[str, str]) -> None:
-    sql = parquet["newer_than_this"]
+def test_watermark_is_the_newest_ingestion_in_this(parquet: dict[str, str]) -> None:
+    """Not run against a built table (an inline compile, a unit test's fixture) the watermark is a
+    scalar subquery over `this`; an empty table reads as the earliest time (everything is new)."""
+    sql = parquet["watermark"]
     assert re.fullmatch(
-        r"changes\._ingested_at > \(select max\(this_table\.last_ingested_at\) from \S+ as this_table\)", sql
+        r"coalesce\( ?\(select max\(this_table\._ingested_at\) from \S+ as this_table\), "
+        r"timestamp'0001-01-01 00:00:00' ?\)",
+        sql,
     ), sql
+
+
+def test_dates_to_rebuild_are_the_dates_of_rows_newer_than_the_watermark(parquet: dict[str, str]) -> None:
+    sql = parquet["dates_to_rebuild"]
+    assert sql.startswith(
+        "select distinct changed.event_date from staging.stg_clickstream__events as changed"
+    ), sql
+    assert sql.endswith(f"where changed._ingested_at > {parquet['watermark']}"), sql

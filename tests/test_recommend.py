@@ -329,18 +329,18 @@ class TestOnSpark:
         frame = events_frame(taste_world())
         events = spark_events(spark, frame)
         first = evaluate_recommenders(spark, events, RecommenderParams(), k=10)
-        expected = first.drop("_events_built_at").toPandas().sort_values("model_name", ignore_index=True)
+        expected = first.drop("_ingested_at").toPandas().sort_values("model_name", ignore_index=True)
         settings = "category_weight=30.0 half_life_days=7.0 k=10 max_items_per_session=20 n=10"
         assert expected["settings"].tolist() == [f"{settings} self_weight=1.0 top_k=20"] * 2
         marked = first.withColumn("hit_rate", sf.lit(-1.0)).localCheckpoint()
 
         kept = evaluate_recommenders(spark, events, RecommenderParams(), k=10, previous=marked).toPandas()
         assert kept["hit_rate"].tolist() == [-1.0, -1.0]
-        assert kept["_events_built_at"].tolist() == [pd.Timestamp("2026-03-10 13:00:00")] * 2
+        assert kept["_ingested_at"].tolist() == [pd.Timestamp("2026-03-10 13:00:00")] * 2
 
         rebuilt = spark_events(spark, frame, built_at="2026-03-10 14:00:00")
         again = evaluate_recommenders(spark, rebuilt, RecommenderParams(), k=10, previous=marked)
-        got = again.drop("_events_built_at").toPandas().sort_values("model_name", ignore_index=True)
+        got = again.drop("_ingested_at").toPandas().sort_values("model_name", ignore_index=True)
         pd.testing.assert_frame_equal(got, expected)
 
         other = evaluate_recommenders(spark, events, RecommenderParams(top_k=5), k=10, previous=marked)

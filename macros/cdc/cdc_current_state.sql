@@ -18,40 +18,39 @@ with changes as (
 
 {% if is_incremental() %}
 keys_with_new_changes as (
-    select distinct changes.{{ key_column }}
+    select distinct {{ key_column }}
     from changes
-    where {{ newer_than_this('changes._ingested_at', 'last_ingested_at') }}
+    where _ingested_at > {{ incremental_watermark() }}
 ),
 
 {% endif %}
 ranked as (
     select
-        changes.*,
-        row_number() over (
-            partition by changes.{{ key_column }} order by changes.change_lsn desc
-        ) as change_rank,
-        max(changes._ingested_at) over (partition by changes.{{ key_column }}) as key_last_ingested_at
+        *,
+        row_number() over (partition by {{ key_column }} order by change_lsn desc) as change_rank,
+        max(_ingested_at) over (partition by {{ key_column }}) as key_last_ingested_at
     from changes
     {%- if is_incremental() %}
-    where changes.{{ key_column }} in (select keys_with_new_changes.{{ key_column }} from keys_with_new_changes)
+    where {{ key_column }} in (select {{ key_column }} from keys_with_new_changes)
     {%- endif %}
 ),
 
 final as (
     select
-        ranked.{{ key_column }},
+        {{ key_column }},
         {%- for column in payload_columns %}
-        ranked.{{ column }},
+        {{ column }},
         {%- endfor %}
-        ranked.change_lsn as last_change_lsn,
-        ranked.changed_at as last_changed_at,
-        ranked.key_last_ingested_at as last_ingested_at,
-        ranked.is_deleted
+        -- the change this row reflects
+        change_lsn as last_change_lsn,
+        changed_at as last_changed_at,
+        is_deleted,
+        key_last_ingested_at as _ingested_at
     from ranked
     where
-        ranked.change_rank = 1
+        change_rank = 1
         {%- if not is_incremental() %}
-        and not ranked.is_deleted
+        and not is_deleted
         {%- endif %}
 )
 

@@ -11,30 +11,28 @@ with changes as (
 
 sequenced as (
     select
-        changes.*,
-        lead(changes.changed_at) over (
-            partition by changes.{{ key_column }} order by changes.change_lsn
-        ) as next_changed_at,
-        lead(changes.change_lsn) over (
-            partition by changes.{{ key_column }} order by changes.change_lsn
-        ) as next_change_lsn
+        *,
+        lead(changed_at) over key_versions as next_changed_at,
+        lead(change_lsn) over key_versions as next_change_lsn
     from changes
+    window key_versions as (partition by {{ key_column }} order by change_lsn)
 ),
 
 final as (
     select
-        sequenced.change_lsn as version_lsn,
-        sequenced.{{ key_column }},
+        change_lsn as version_lsn,
+        {{ key_column }},
         {%- for column in payload_columns %}
-        sequenced.{{ column }},
+        {{ column }},
         {%- endfor %}
-        sequenced.change_op as version_op,
-        sequenced.changed_at as valid_from,
-        sequenced.next_changed_at as valid_to,
-        sequenced.next_change_lsn is null as is_current,
-        sequenced._ingested_at
+        -- the version's validity
+        change_op as version_op,
+        changed_at as valid_from,
+        next_changed_at as valid_to,
+        next_change_lsn is null as is_current,
+        _ingested_at
     from sequenced
-    where not sequenced.is_deleted
+    where not is_deleted
 )
 
 select * from final

@@ -10,21 +10,26 @@
     across midnight. Sessions are computed over a further lookback margin so that the rebuilt
     dates see their neighbours' events, and, for a visitor whose session on a rebuilt date began
     even earlier (a bot active around the clock keeps one session for weeks), from the day that
-    session began. On Parquet the rebuilt dates replace their partitions. The rebuilt dates are
-    read when the model compiles (literal_dates), so only their partitions are read. -#}
+    session began. The rebuilt dates replace their partitions. Every row written gets the newest
+    `_ingested_at` the run read, so fct_events finds the rewritten dates by the one watermark. -#}
 {%- set gap_micros = var('session_gap_minutes') * 60 * 1000000 -%}
 {%- set lookback_days = var('session_lookback_days') -%}
 
 {%- if is_incremental() %}
-{%- set rebuilt_dates_sql -%}
-    select distinct date_add(new_events.event_date, day_offsets.day_offset) as event_date
-    from {{ ref('stg_clickstream__events') }} as new_events
-    cross join (
-        select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
-    ) as day_offsets
-    where {{ newer_than_this('new_events._ingested_at', '_ingested_at') }}
+{#- the sessionization-specific widening: each staged event marks its own date and the lookback
+    days on either side as dates whose sessions it can change -#}
+{%- set events_with_neighbour_dates -%}
+    (
+        select
+            date_add(staged.event_date, day_offsets.day_offset) as event_date,
+            staged._ingested_at
+        from {{ ref('stg_clickstream__events') }} as staged
+        cross join (
+            select explode(sequence(-{{ lookback_days }}, {{ lookback_days }})) as day_offset
+        ) as day_offsets
+    )
 {%- endset %}
-{%- set rebuilt_dates = literal_dates(rebuilt_dates_sql) %}
+{%- set rebuilt_dates = dates_to_rebuild(events_with_neighbour_dates) %}
 {%- endif %}
 
 with events as (
@@ -32,62 +37,58 @@ with events as (
 ),
 
 {% if is_incremental() %}
-rebuilt_dates as (
-    {{ rebuilt_dates_sql }}
-),
-
+-- the rebuilt dates (the new events' dates ± the lookback) and their own lookback margin; scalar
+-- subqueries, which Spark prunes partitions by while it runs
 scope as (
     select
-        date_sub(min(rebuilt_dates.event_date), {{ lookback_days }}) as first_date,
-        date_add(max(rebuilt_dates.event_date), {{ lookback_days }}) as last_date
-    from rebuilt_dates
+        date_sub(min(event_date), 2 * {{ lookback_days }}) as first_date,
+        date_add(max(event_date), 2 * {{ lookback_days }}) as last_date
+    from events
+    where _ingested_at > {{ incremental_watermark() }}
 ),
 
 long_sessions as (
     select
-        this_table.visitor_id,
-        to_date(min(this_table.session_start_ts)) as first_date
-    from {{ this }} as this_table
-    where this_table.event_date in ({{ rebuilt_dates }})
-    group by this_table.visitor_id
-    having to_date(min(this_table.session_start_ts)) < (select scope.first_date from scope)
+        visitor_id,
+        to_date(min(session_start_ts)) as first_date
+    from {{ this }}
+    where event_date in ({{ rebuilt_dates }})
+    group by visitor_id
+    having to_date(min(session_start_ts)) < (select first_date from scope)
 ),
 
 {% endif %}
 events_in_scope as (
-    select events.*
+    -- qualified: incremental runs join long_sessions
+    select events.*  -- noqa: RF03
     from events
     {%- if is_incremental() %}
     left join long_sessions on events.visitor_id = long_sessions.visitor_id
     where
         events.event_date between
         -- least() skips the null of no long sessions
-        least((select scope.first_date from scope), (select min(long_sessions.first_date) from long_sessions))
-        and (select scope.last_date from scope)
-        and events.event_date >= coalesce(long_sessions.first_date, (select scope.first_date from scope))
+        least((select first_date from scope), (select min(first_date) from long_sessions))
+        and (select last_date from scope)
+        and events.event_date >= coalesce(long_sessions.first_date, (select first_date from scope))
     {%- endif %}
 ),
 
 with_previous as (
     select
-        events_in_scope.*,
-        lag(events_in_scope.event_ts) over visitor_order as previous_event_ts,
+        *,
+        lag(event_ts) over visitor_order as previous_event_ts,
         row_number() over visitor_order as visitor_event_number
     from events_in_scope
-    window visitor_order as (
-        partition by events_in_scope.visitor_id
-        order by events_in_scope.event_ts, events_in_scope.event_id
-    )
+    window visitor_order as (partition by visitor_id order by event_ts, event_id)
 ),
 
 with_session_starts as (
     select
-        with_previous.*,
+        *,
         -- strictly more than the gap starts a new session: exactly 30 minutes continues it
         case
-            when with_previous.previous_event_ts is null then 1
-            when unix_micros(with_previous.event_ts) - unix_micros(with_previous.previous_event_ts)
-                > {{ gap_micros }} then 1
+            when previous_event_ts is null then 1
+            when unix_micros(event_ts) - unix_micros(previous_event_ts) > {{ gap_micros }} then 1
             else 0
         end as is_session_start
     from with_previous
@@ -97,57 +98,68 @@ with_sessions as (
     -- Running aggregates over the visitor's events in the same order as above, so Spark sorts the
     -- events once: an event's session began at the latest session start so far.
     select
-        with_session_starts.*,
-        last_value(
-            case when with_session_starts.is_session_start = 1 then with_session_starts.event_id end, true
-        ) over visitor_so_far as session_first_event_id,
-        max(
-            case when with_session_starts.is_session_start = 1 then with_session_starts.event_ts end
-        ) over visitor_so_far as session_start_ts,
-        with_session_starts.visitor_event_number + 1 - max(
-            case
-                when with_session_starts.is_session_start = 1 then with_session_starts.visitor_event_number
-            end
-        ) over visitor_so_far as event_number_in_session
+        *,
+        last_value(case when is_session_start = 1 then event_id end, true) over visitor_so_far
+            as session_first_event_id,
+        max(case when is_session_start = 1 then event_ts end) over visitor_so_far as session_start_ts,
+        visitor_event_number + 1
+        - max(case when is_session_start = 1 then visitor_event_number end) over visitor_so_far
+            as event_number_in_session
     from with_session_starts
     window visitor_so_far as (
-        partition by with_session_starts.visitor_id
-        order by with_session_starts.event_ts, with_session_starts.event_id
+        partition by visitor_id
+        order by event_ts, event_id
         rows between unbounded preceding and current row
     )
 ),
 
 final as (
     select
-        with_sessions.event_id,
-        with_sessions.visitor_id,
-        with_sessions.session_start_ts,
-        with_sessions.event_number_in_session,
-        with_sessions.event_ts,
-        with_sessions.event_type,
-        with_sessions.user_id,
-        with_sessions.anonymous_id,
-        with_sessions.device_type,
-        with_sessions.os,
-        with_sessions.user_agent,
-        with_sessions.country_code,
-        with_sessions.channel,
-        with_sessions.page_url,
-        with_sessions.product_id,
-        with_sessions.search_query,
-        with_sessions.quantity,
-        with_sessions.price,
-        with_sessions.currency,
-        with_sessions.order_id,
-        with_sessions.app_version,
-        with_sessions._ingested_at,
-        with_sessions.event_date,
-        md5(concat_ws('|', with_sessions.visitor_id, with_sessions.session_first_event_id)) as session_id,
-        with_sessions.is_session_start = 1 as is_session_start,
-        current_timestamp() as _sessionized_at
+        ---------- ids
+        event_id,
+        md5(concat_ws('|', visitor_id, session_first_event_id)) as session_id,
+        visitor_id,
+        user_id,
+        anonymous_id,
+        product_id,
+        order_id,
+
+        ---------- strings
+        event_type,
+        device_type,
+        os,
+        user_agent,
+        country_code,
+        channel,
+        page_url,
+        search_query,
+        currency,
+        app_version,
+
+        ---------- numerics
+        event_number_in_session,
+        quantity,
+        price,
+
+        ---------- booleans
+        is_session_start = 1 as is_session_start,
+
+        ---------- timestamps
+        event_ts,
+        event_date,
+        session_start_ts,
+
+        ---------- load metadata
+        -- the watermark: the newest ingestion this run read (the new events are on rebuilt dates)
+        (
+            select max(read_events._ingested_at) as newest_ingested_at from events as read_events
+            {%- if is_incremental() %}
+            where read_events.event_date in ({{ rebuilt_dates }})
+            {%- endif %}
+        ) as _ingested_at
     from with_sessions
     {%- if is_incremental() %}
-    where with_sessions.event_date in ({{ rebuilt_dates }})
+    where event_date in ({{ rebuilt_dates }})
     {%- endif %}
 )
 

@@ -1,4 +1,4 @@
 {{ cdc_history(
     ref('stg_cdc__order_changes'), 'order_id',
-    ['user_id', 'order_status', 'order_total', 'currency', 'item_count', 'created_at', 'updated_at'],
+    ['user_id', 'order_status', 'currency', 'order_total', 'item_count', 'created_at', 'updated_at'],
 ) }}

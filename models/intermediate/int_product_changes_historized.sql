@@ -1,4 +1,4 @@
 {{ cdc_history(
     ref('stg_cdc__product_changes'), 'product_id',
-    ['product_name', 'category_id', 'brand', 'price', 'currency', 'is_active', 'updated_at'],
+    ['category_id', 'product_name', 'brand', 'currency', 'price', 'is_active', 'updated_at'],
 ) }}

@@ -11,9 +11,7 @@
 with events as (
     select * from {{ ref('stg_clickstream__events') }}
     {%- if is_incremental() %}
-    where event_date in (
-        {{ changed_dates(ref('stg_clickstream__events'), 'event_date', '_ingested_at', '_ingested_at') }}
-    )
+    where event_date in ({{ dates_to_rebuild(ref('stg_clickstream__events')) }})
     {%- endif %}
 ),
 
@@ -22,9 +20,9 @@ bot_user_agents as (
 ),
 
 user_agents as (
-    select distinct events.user_agent
+    select distinct user_agent
     from events
-    where events.user_agent is not null
+    where user_agent is not null
 ),
 
 bot_matched_user_agents as (
@@ -51,14 +49,20 @@ visitor_days as (
 
 final as (
     select
-        visitor_days.visitor_id,
-        visitor_days.event_date,
-        visitor_days.event_count,
-        visitor_days.has_bot_user_agent,
-        visitor_days.event_count > {{ var('bot_events_per_day') }} as exceeds_daily_event_limit,
-        visitor_days.has_bot_user_agent
-        or visitor_days.event_count > {{ var('bot_events_per_day') }} as is_bot,
-        visitor_days._ingested_at
+        ---------- grain
+        visitor_id,
+        event_date,
+
+        ---------- numerics
+        event_count,
+
+        ---------- booleans
+        has_bot_user_agent,
+        event_count > {{ var('bot_events_per_day') }} as exceeds_daily_event_limit,
+        has_bot_user_agent or event_count > {{ var('bot_events_per_day') }} as is_bot,
+
+        ---------- load metadata
+        _ingested_at
     from visitor_days
 )
 

@@ -19,10 +19,8 @@ currency_rates as (
 
 ranked_versions as (
     select
-        product_versions.*,
-        row_number() over (
-            partition by product_versions.product_id order by product_versions.version_lsn desc
-        ) as version_rank
+        *,
+        row_number() over (partition by product_id order by version_lsn desc) as version_rank
     from product_versions
 ),
 
@@ -35,21 +33,30 @@ inferred_products as (
 
 known_products as (
     select /*+ broadcast(categories), broadcast(parent_categories), broadcast(currency_rates) */
+        ---------- ids
         ranked_versions.product_id,
+        ranked_versions.category_id,
+        categories.parent_category_id,
+
+        ---------- strings
         ranked_versions.product_name,
         ranked_versions.brand,
-        ranked_versions.category_id,
         categories.category_name,
-        categories.parent_category_id,
         parent_categories.category_name as parent_category_name,
         categories.department,
-        ranked_versions.price,
         ranked_versions.currency,
-        ranked_versions.updated_at,
+
+        ---------- numerics
+        ranked_versions.price,
         ranked_versions.price * currency_rates.rate_to_usd as price_usd,
+
+        ---------- booleans
         ranked_versions.is_active and ranked_versions.is_current as is_active,
         not ranked_versions.is_current as is_deleted,
-        false as is_inferred
+        false as is_inferred,
+
+        ---------- timestamps
+        ranked_versions.updated_at
     from ranked_versions
     left join categories
         on ranked_versions.category_id = categories.category_id
@@ -64,21 +71,21 @@ final as (
     select * from known_products
     union all
     select
-        inferred_products.product_id,
+        product_id,
+        cast(null as string) as category_id,
+        cast(null as string) as parent_category_id,
         cast(null as string) as product_name,
         cast(null as string) as brand,
-        cast(null as string) as category_id,
         cast(null as string) as category_name,
-        cast(null as string) as parent_category_id,
         cast(null as string) as parent_category_name,
         cast(null as string) as department,
-        cast(null as double) as price,
         cast(null as string) as currency,
-        cast(null as timestamp) as updated_at,
+        cast(null as double) as price,
         cast(null as double) as price_usd,
         false as is_active,
         false as is_deleted,
-        true as is_inferred
+        true as is_inferred,
+        cast(null as timestamp) as updated_at
     from inferred_products
 )
 

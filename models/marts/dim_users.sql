@@ -19,17 +19,20 @@ country_regions as (
 
 ranked_versions as (
     select
-        user_versions.*,
-        row_number() over (partition by user_versions.user_id order by user_versions.version_lsn desc)
-            as version_rank,
-        count(*) over (partition by user_versions.user_id) as version_count
+        *,
+        row_number() over (partition by user_id order by version_lsn desc) as version_rank,
+        count(*) over (partition by user_id) as version_count
     from user_versions
 ),
 
 referenced_users as (
-    select events.user_id from events where events.user_id is not null
+    select user_id
+    from events
+    where user_id is not null
     union
-    select order_changes.user_id from order_changes where order_changes.user_id is not null
+    select user_id
+    from order_changes
+    where user_id is not null
 ),
 
 inferred_users as (
@@ -40,17 +43,26 @@ inferred_users as (
 
 known_users as (
     select /*+ broadcast(country_regions) */
+        ---------- ids
         ranked_versions.user_id,
+
+        ---------- strings
         ranked_versions.email_hash,
         ranked_versions.country_code,
         country_regions.country_name,
         country_regions.region,
-        ranked_versions.signup_at,
-        ranked_versions.marketing_opt_in,
-        ranked_versions.updated_at,
+
+        ---------- numerics
         ranked_versions.version_count,
+
+        ---------- booleans
+        ranked_versions.marketing_opt_in,
         not ranked_versions.is_current as is_deleted,
-        false as is_inferred
+        false as is_inferred,
+
+        ---------- timestamps
+        ranked_versions.signup_at,
+        ranked_versions.updated_at
     from ranked_versions
     left join country_regions
         on ranked_versions.country_code = country_regions.country_code
@@ -61,17 +73,17 @@ final as (
     select * from known_users
     union all
     select
-        inferred_users.user_id,
+        user_id,
         cast(null as string) as email_hash,
         cast(null as string) as country_code,
         cast(null as string) as country_name,
         cast(null as string) as region,
-        cast(null as timestamp) as signup_at,
-        cast(null as boolean) as marketing_opt_in,
-        cast(null as timestamp) as updated_at,
         cast(0 as bigint) as version_count,
+        cast(null as boolean) as marketing_opt_in,
         false as is_deleted,
-        true as is_inferred
+        true as is_inferred,
+        cast(null as timestamp) as signup_at,
+        cast(null as timestamp) as updated_at
     from inferred_users
 )
 

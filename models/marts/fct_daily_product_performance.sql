@@ -11,41 +11,45 @@ with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot and product_id is not null
     {%- if is_incremental() %}
-        and event_date in (
-            {{ changed_dates(ref('fct_events'), 'event_date', '_built_at', '_events_built_at') }}
-        )
+        and event_date in ({{ dates_to_rebuild(ref('fct_events')) }})
     {%- endif %}
 ),
 
 daily as (
     select
-        events.event_date,
-        events.product_id,
-        max(events.category_id) as category_id,
-        count_if(events.event_type = 'product_view') as product_views,
-        count_if(events.event_type = 'add_to_cart') as cart_adds,
-        count_if(events.event_type = 'purchase') as purchases,
-        coalesce(sum(case when events.event_type = 'purchase' then events.quantity end), 0)
-            as purchased_units,
-        sum(events.revenue_usd) as revenue_usd,
-        max(events._built_at) as _events_built_at
+        event_date,
+        product_id,
+        max(category_id) as category_id,
+        count_if(event_type = 'product_view') as product_views,
+        count_if(event_type = 'add_to_cart') as cart_adds,
+        count_if(event_type = 'purchase') as purchases,
+        coalesce(sum(case when event_type = 'purchase' then quantity end), 0) as purchased_units,
+        sum(revenue_usd) as revenue_usd,
+        max(_ingested_at) as _ingested_at
     from events
-    group by events.event_date, events.product_id
+    group by event_date, product_id
 ),
 
 final as (
     select
-        daily.event_date,
-        daily.product_id,
-        daily.category_id,
-        daily.product_views,
-        daily.cart_adds,
-        daily.purchases,
-        daily.purchased_units,
-        daily.revenue_usd,
-        cast(daily.cart_adds as double) / nullif(daily.product_views, 0) as view_to_cart_rate,
-        cast(daily.purchases as double) / nullif(daily.cart_adds, 0) as cart_to_purchase_rate,
-        daily._events_built_at
+        ---------- grain
+        event_date,
+        product_id,
+
+        ---------- ids
+        category_id,
+
+        ---------- numerics
+        product_views,
+        cart_adds,
+        purchases,
+        purchased_units,
+        revenue_usd,
+        cast(cart_adds as double) / nullif(product_views, 0) as view_to_cart_rate,
+        cast(purchases as double) / nullif(cart_adds, 0) as cart_to_purchase_rate,
+
+        ---------- load metadata
+        _ingested_at
     from daily
 )
 

@@ -11,29 +11,34 @@ with events as (
     select * from {{ ref('fct_events') }}
     where not is_bot and user_id is not null
     {%- if is_incremental() %}
-        and event_date in (
-            {{ changed_dates(ref('fct_events'), 'event_date', '_built_at', '_events_built_at') }}
-        )
+        and event_date in ({{ dates_to_rebuild(ref('fct_events')) }})
     {%- endif %}
 ),
 
 final as (
     select
-        events.event_date as activity_date,
-        events.user_id,
-        count(distinct events.session_id) as sessions,
+        ---------- grain
+        event_date as activity_date,
+        user_id,
+
+        ---------- numerics
+        count(distinct session_id) as sessions,
         count(*) as events,
-        count_if(events.event_type = 'page_view') as page_views,
-        count_if(events.event_type = 'product_view') as product_views,
-        count_if(events.event_type = 'search') as searches,
-        count_if(events.event_type = 'add_to_cart') as cart_adds,
-        count_if(events.event_type = 'purchase') as purchases,
-        sum(events.revenue_usd) as revenue_usd,
-        min(events.event_ts) as first_event_at,
-        max(events.event_ts) as last_event_at,
-        max(events._built_at) as _events_built_at
+        count_if(event_type = 'page_view') as page_views,
+        count_if(event_type = 'product_view') as product_views,
+        count_if(event_type = 'search') as searches,
+        count_if(event_type = 'add_to_cart') as cart_adds,
+        count_if(event_type = 'purchase') as purchases,
+        sum(revenue_usd) as revenue_usd,
+
+        ---------- timestamps
+        min(event_ts) as first_event_at,
+        max(event_ts) as last_event_at,
+
+        ---------- load metadata
+        max(_ingested_at) as _ingested_at
     from events
-    group by events.event_date, events.user_id
+    group by event_date, user_id
 )
 
 select * from final

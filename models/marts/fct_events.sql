@@ -7,11 +7,11 @@
     meta={'delta_zorder_by': ['user_id', 'product_id']},
 ) }}
 
-{#- Incremental runs rebuild whole event dates, as the Parquet partition overwrite requires: the
-    dates int_events_sessionized rebuilt in this run (rows sessionized after this table's newest
-    `_sessionized_at`), plus the dates of already-built events that a product version ingested
-    since this table's newest `_built_at` re-categorizes (a late-arriving product dimension). The
-    dates are read when the model compiles (literal_dates), so only their partitions are read. -#}
+{#- Incremental runs rebuild whole event dates, as the partition overwrite requires: the dates
+    int_events_sessionized rewrote since this table's watermark, plus the dates of already-built
+    events that a product version ingested since then re-categorizes (a late-arriving product
+    dimension). Every row written gets the newest `_ingested_at` the run read, of events or of
+    product versions, so the models downstream find the rewritten dates by the one watermark. -#}
 
 {#- the product version in force when the event happened: each version covers the time from its
     valid_from to the next version's (a delete does not end it, so events of a deleted product keep
@@ -19,35 +19,30 @@
     change of a product never rewrites old events: incremental runs and full refreshes agree. -#}
 {%- set product_periods_sql -%}
     select
-        product_versions.product_id,
-        product_versions.category_id,
-        product_versions.valid_from,
-        lead(product_versions.valid_from) over (
-            partition by product_versions.product_id order by product_versions.version_lsn
-        ) as next_valid_from,
-        row_number() over (
-            partition by product_versions.product_id order by product_versions.version_lsn
-        ) = 1 as is_first_version,
-        product_versions._ingested_at
-    from {{ ref('int_product_changes_historized') }} as product_versions
+        product_id,
+        category_id,
+        valid_from,
+        lead(valid_from) over (partition by product_id order by version_lsn) as next_valid_from,
+        row_number() over (partition by product_id order by version_lsn) = 1 as is_first_version,
+        _ingested_at
+    from {{ ref('int_product_changes_historized') }}
 {%- endset %}
 
 {%- if is_incremental() %}
 {#- a version that arrived after the last build changes the category of the product's events from
     its valid_from on; a first version (a product seen in events before its CDC record, or an older
     version delivered late) changes all of them -#}
-{%- set rebuilt_dates_sql -%}
-    select sessionized.event_date
-    from {{ ref('int_events_sessionized') }} as sessionized
-    where {{ newer_than_this('sessionized._sessionized_at', '_sessionized_at') }}
-    union
-    select built.event_date
-    from {{ this }} as built
-    inner join ({{ product_periods_sql }}) as changed
-        on built.product_id = changed.product_id
-    where
-        {{ newer_than_this('changed._ingested_at', '_built_at') }}
-        and (built.event_ts >= changed.valid_from or changed.is_first_version)
+{%- set rewritten_and_recategorized_dates -%}
+    (
+        select event_date, _ingested_at
+        from {{ ref('int_events_sessionized') }}
+        union all
+        select built.event_date, changed_products._ingested_at
+        from {{ this }} as built
+        inner join ({{ product_periods_sql }}) as changed_products
+            on built.product_id = changed_products.product_id
+        where built.event_ts >= changed_products.valid_from or changed_products.is_first_version
+    )
 {%- endset %}
 {%- endif %}
 
@@ -58,7 +53,7 @@ with product_periods as (
 sessionized_events as (
     select * from {{ ref('int_events_sessionized') }}
     {%- if is_incremental() %}
-    where event_date in ({{ literal_dates(rebuilt_dates_sql) }})
+    where event_date in ({{ dates_to_rebuild(rewritten_and_recategorized_dates) }})
     {%- endif %}
 ),
 
@@ -74,50 +69,32 @@ currency_rates as (
 -- in a single task; each visitor-day row is replicated over the salt buckets instead
 salted_visitor_days as (
     select
-        visitor_days.visitor_id,
-        visitor_days.event_date,
-        visitor_days.is_bot,
+        visitor_id,
+        event_date,
+        is_bot,
         {{ skew_salt_range() }} as salt
     from visitor_days
 ),
 
 salted_events as (
     select
-        sessionized_events.*,
-        {{ skew_salt('sessionized_events.event_id') }} as salt
+        *,
+        {{ skew_salt('event_id') }} as salt
     from sessionized_events
 ),
 
 joined as (
     select /*+ broadcast(product_periods), broadcast(currency_rates) */
-        salted_events.event_id,
-        salted_events.event_ts,
-        salted_events.event_date,
-        salted_events.user_id,
-        salted_events.anonymous_id,
-        salted_events.visitor_id,
-        salted_events.session_id,
-        salted_events.event_number_in_session,
-        salted_events.session_start_ts,
-        salted_events.event_type,
-        salted_events.product_id,
+        salted_events.*,
         product_periods.category_id,
-        salted_events.quantity,
         salted_events.price * currency_rates.rate_to_usd as price_usd,
-        salted_events.currency,
-        salted_events.device_type,
-        salted_events.os,
-        salted_events.channel,
-        salted_events.country_code,
-        salted_events.page_url,
-        salted_events.search_query,
-        salted_events.order_id,
-        salted_events.app_version,
         -- a session is a bot session as a whole: classified by the day it started
         coalesce(salted_visitor_days.is_bot, false) as is_bot,
-        salted_events._ingested_at,
-        salted_events._sessionized_at,
-        current_timestamp() as _built_at
+        -- the watermark: the newest ingestion this run read, of events or of product versions
+        greatest(
+            (select max(read_events._ingested_at) as newest_event from sessionized_events as read_events),
+            (select max(read_versions._ingested_at) as newest_version from product_periods as read_versions)
+        ) as newest_ingested_at
     from salted_events
     left join salted_visitor_days
         on
@@ -141,38 +118,46 @@ joined as (
 
 final as (
     select
-        joined.event_id,
-        joined.event_ts,
-        joined.event_date,
-        joined.user_id,
-        joined.anonymous_id,
-        joined.visitor_id,
-        joined.session_id,
-        joined.event_number_in_session,
-        joined.session_start_ts,
-        joined.event_type,
-        joined.product_id,
-        joined.category_id,
-        joined.quantity,
-        joined.price_usd,
-        joined.currency,
-        joined.device_type,
-        joined.os,
-        joined.channel,
-        joined.country_code,
-        joined.page_url,
-        joined.search_query,
-        joined.order_id,
-        joined.app_version,
-        joined.is_bot,
-        joined._ingested_at,
-        joined._sessionized_at,
-        joined._built_at,
+        ---------- ids
+        event_id,
+        session_id,
+        visitor_id,
+        user_id,
+        anonymous_id,
+        product_id,
+        category_id,
+        order_id,
+
+        ---------- strings
+        event_type,
+        currency,
+        device_type,
+        os,
+        channel,
+        country_code,
+        page_url,
+        search_query,
+        app_version,
+
+        ---------- numerics
+        event_number_in_session,
+        quantity,
+        price_usd,
         case
-            when joined.event_type = 'purchase'
-                then coalesce(joined.quantity, 1) * coalesce(joined.price_usd, 0)
+            when event_type = 'purchase' then coalesce(quantity, 1) * coalesce(price_usd, 0)
             else 0
-        end as revenue_usd
+        end as revenue_usd,
+
+        ---------- booleans
+        is_bot,
+
+        ---------- timestamps
+        event_ts,
+        event_date,
+        session_start_ts,
+
+        ---------- load metadata
+        newest_ingested_at as _ingested_at
     from joined
 )
 

@@ -15,37 +15,46 @@ currency_rates as (
 
 purchases as (
     select
-        events.order_id,
-        max(events.user_id) as user_id,
-        min(events.event_ts) as purchased_at,
+        order_id,
+        max(user_id) as user_id,
+        min(event_ts) as purchased_at,
         count(*) as purchase_event_count,
-        sum(coalesce(events.quantity, 1)) as purchased_units,
-        sum(events.revenue_usd) as purchase_revenue_usd,
-        bool_or(events.is_bot) as is_bot
+        sum(coalesce(quantity, 1)) as purchased_units,
+        sum(revenue_usd) as purchase_revenue_usd,
+        bool_or(is_bot) as is_bot
     from events
-    where events.event_type = 'purchase' and events.order_id is not null
-    group by events.order_id
+    where event_type = 'purchase' and order_id is not null
+    group by order_id
 ),
 
 final as (
     select /*+ broadcast(currency_rates) */
-        orders.order_status,
-        orders.created_at,
-        orders.updated_at,
-        orders.item_count,
-        orders.order_total,
-        orders.currency,
-        purchases.purchased_at,
+        ---------- ids
         coalesce(orders.order_id, purchases.order_id) as order_id,
         coalesce(orders.user_id, purchases.user_id) as user_id,
-        to_date(coalesce(orders.created_at, purchases.purchased_at)) as order_date,
+
+        ---------- strings
+        orders.order_status,
+        orders.currency,
+
+        ---------- numerics
+        orders.item_count,
+        orders.order_total,
         orders.order_total * currency_rates.rate_to_usd as order_total_usd,
         coalesce(purchases.purchase_event_count, 0) as purchase_event_count,
         coalesce(purchases.purchased_units, 0) as purchased_units,
         coalesce(purchases.purchase_revenue_usd, 0) as purchase_revenue_usd,
+
+        ---------- booleans
         orders.order_id is not null as has_order_record,
         purchases.order_id is not null as has_purchase_events,
-        coalesce(purchases.is_bot, false) as is_bot
+        coalesce(purchases.is_bot, false) as is_bot,
+
+        ---------- dates and timestamps
+        to_date(coalesce(orders.created_at, purchases.purchased_at)) as order_date,
+        orders.created_at,
+        orders.updated_at,
+        purchases.purchased_at
     from orders
     full outer join purchases
         on orders.order_id = purchases.order_id

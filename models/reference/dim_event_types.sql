@@ -4,11 +4,18 @@ with catalog as (
 
 final as (
     select
+        ---------- ids
         event_type,
-        funnel_step,
+
+        ---------- strings
         funnel_stage,
-        is_commerce,
-        description
+        description,
+
+        ---------- numerics
+        funnel_step,
+
+        ---------- booleans
+        is_commerce
     from catalog
 )
 

@@ -1,6 +1,6 @@
 """user_features: one row per non-bot user with events (thin wrapper over lakehouse.features.users).
 
-Incremental: a run recomputes only the users whose fct_events rows were built since the last run.
+Incremental: a run recomputes only the users with fct_events rows newer than its watermark (`_ingested_at`).
 """
 
 from lakehouse.features.users import user_features

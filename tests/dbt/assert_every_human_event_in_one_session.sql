@@ -13,49 +13,49 @@
 -- to that visitor and spans the first and the last of them.
 with event_rows as (
     select
-        stg_events.event_ts,
+        event_ts,
         1 as staged_rows,
-        xxhash64(stg_events.event_id, stg_events.visitor_id, stg_events.event_ts) as row_hash
-    from {{ ref('stg_clickstream__events') }} as stg_events
+        xxhash64(event_id, visitor_id, event_ts) as row_hash
+    from {{ ref('stg_clickstream__events') }}
     union all
     select
-        fct_events.event_ts,
+        event_ts,
         -1 as staged_rows,
-        xxhash64(fct_events.event_id, fct_events.visitor_id, fct_events.event_ts) as row_hash
-    from {{ ref('fct_events') }} as fct_events
+        xxhash64(event_id, visitor_id, event_ts) as row_hash
+    from {{ ref('fct_events') }}
 ),
 
 date_checksums as (
     select
-        to_date(event_rows.event_ts) as event_date,
-        count_if(event_rows.staged_rows = 1) as staged_events,
-        count_if(event_rows.staged_rows = -1) as fact_events,
+        to_date(event_ts) as event_date,
+        count_if(staged_rows = 1) as staged_events,
+        count_if(staged_rows = -1) as fact_events,
         -- the high 32 bits: a sum of up to 2^32 of them cannot overflow a bigint
-        sum(event_rows.staged_rows * shiftright(event_rows.row_hash, 32)) as hash_sum_difference,
-        bit_xor(event_rows.row_hash) as hash_xor
+        sum(staged_rows * shiftright(row_hash, 32)) as hash_sum_difference,
+        bit_xor(row_hash) as hash_xor
     from event_rows
-    group by to_date(event_rows.event_ts)
+    group by to_date(event_ts)
 ),
 
 human_events as (
     select
-        fct_events.event_id,
-        fct_events.session_id,
-        fct_events.visitor_id,
-        fct_events.event_ts
-    from {{ ref('fct_events') }} as fct_events
-    where not fct_events.is_bot
+        event_id,
+        session_id,
+        visitor_id,
+        event_ts
+    from {{ ref('fct_events') }}
+    where not is_bot
 ),
 
 session_spans as (
     select
-        human_events.session_id,
-        human_events.visitor_id,
-        min(human_events.event_ts) as first_event_ts,
-        max(human_events.event_ts) as last_event_ts
+        session_id,
+        visitor_id,
+        min(event_ts) as first_event_ts,
+        max(event_ts) as last_event_ts
     from human_events
-    where human_events.session_id is not null
-    group by human_events.session_id, human_events.visitor_id
+    where session_id is not null
+    group by session_id, visitor_id
 ),
 
 session_matches as (
@@ -74,18 +74,18 @@ session_matches as (
 )
 
 select
-    date_checksums.event_date,
-    date_checksums.staged_events,
-    date_checksums.fact_events,
+    event_date,
+    staged_events,
+    fact_events,
     cast(null as string) as session_id,
     cast(null as string) as visitor_id,
     cast(null as bigint) as containing_sessions,
     cast(null as string) as event_id
 from date_checksums
 where
-    date_checksums.staged_events != date_checksums.fact_events
-    or date_checksums.hash_sum_difference != 0
-    or date_checksums.hash_xor != 0
+    staged_events != fact_events
+    or hash_sum_difference != 0
+    or hash_xor != 0
 
 union all
 
@@ -93,12 +93,12 @@ select
     cast(null as date) as event_date,
     cast(null as bigint) as staged_events,
     cast(null as bigint) as fact_events,
-    session_matches.session_id,
-    session_matches.visitor_id,
-    session_matches.containing_sessions,
+    session_id,
+    visitor_id,
+    containing_sessions,
     cast(null as string) as event_id
 from session_matches
-where session_matches.containing_sessions != 1
+where containing_sessions != 1
 
 union all
 
@@ -106,9 +106,9 @@ select
     cast(null as date) as event_date,
     cast(null as bigint) as staged_events,
     cast(null as bigint) as fact_events,
-    human_events.session_id,
-    human_events.visitor_id,
+    session_id,
+    visitor_id,
     cast(null as bigint) as containing_sessions,
-    human_events.event_id
+    event_id
 from human_events
-where human_events.session_id is null
+where session_id is null

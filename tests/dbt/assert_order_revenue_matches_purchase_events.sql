@@ -4,18 +4,18 @@
 -- total: catches orders lost or fanned out by the join to the orders feed.
 with purchase_events as (
     select
-        fct_events.order_id,
-        sum(fct_events.revenue_usd) as event_revenue_usd
-    from {{ ref('fct_events') }} as fct_events
-    where fct_events.event_type = 'purchase' and fct_events.order_id is not null
-    group by fct_events.order_id
+        order_id,
+        sum(revenue_usd) as event_revenue_usd
+    from {{ ref('fct_events') }}
+    where event_type = 'purchase' and order_id is not null
+    group by order_id
 ),
 
 orders as (
     select
-        fct_orders.order_id,
-        fct_orders.purchase_revenue_usd
-    from {{ ref('fct_orders') }} as fct_orders
+        order_id,
+        purchase_revenue_usd
+    from {{ ref('fct_orders') }}
 ),
 
 per_order as (
@@ -31,8 +31,8 @@ per_order as (
 totals as (
     select
         '<all orders>' as order_id,
-        sum(per_order.order_revenue_usd) as order_revenue_usd,
-        sum(per_order.event_revenue_usd) as event_revenue_usd
+        sum(order_revenue_usd) as order_revenue_usd,
+        sum(event_revenue_usd) as event_revenue_usd
     from per_order
 )
 

@@ -5,29 +5,44 @@ with source as (
 
 ranked as (
     select
-        source.*,
-        row_number() over (partition by source.lsn order by source._ingested_at) as copy_rank
+        *,
+        row_number() over (partition by lsn order by _ingested_at) as copy_rank
     from source
 ),
 
 renamed as (
+    -- noqa: disable=RF03
+    -- `after.` and `before.` are the change's row images (structs), which the sparksql dialect
+    -- reads as table qualifiers: the consistency check does not apply
     select
-        ranked.lsn as change_lsn,
-        ranked.op as change_op,
-        ranked.after.order_total,
-        ranked.after.item_count,
-        ranked.after.created_at,
-        ranked.after.updated_at,
-        ranked._ingested_at,
-        ranked._batch_id,
-        ranked.op = 'd' as is_deleted,
-        timestamp_millis(ranked.ts_ms) as changed_at,
-        coalesce(ranked.after.order_id, ranked.before.order_id) as order_id,
-        coalesce(ranked.after.user_id, ranked.before.user_id) as user_id,
-        lower(trim(ranked.after.order_status)) as order_status,
-        upper(trim(ranked.after.currency)) as currency
+        ---------- ids
+        lsn as change_lsn,
+        coalesce(after.order_id, before.order_id) as order_id,
+        coalesce(after.user_id, before.user_id) as user_id,
+
+        ---------- strings
+        op as change_op,
+        lower(trim(after.order_status)) as order_status,
+        upper(trim(after.currency)) as currency,
+
+        ---------- numerics
+        after.order_total,
+        after.item_count,
+
+        ---------- booleans
+        op = 'd' as is_deleted,
+
+        ---------- timestamps
+        timestamp_millis(ts_ms) as changed_at,
+        after.created_at,
+        after.updated_at,
+
+        ---------- load metadata
+        _ingested_at,
+        _batch_id
     from ranked
-    where ranked.copy_rank = 1
+    where copy_rank = 1
+    -- noqa: enable=RF03
 )
 
 select * from renamed

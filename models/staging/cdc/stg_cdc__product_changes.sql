@@ -5,29 +5,44 @@ with source as (
 
 ranked as (
     select
-        source.*,
-        row_number() over (partition by source.lsn order by source._ingested_at) as copy_rank
+        *,
+        row_number() over (partition by lsn order by _ingested_at) as copy_rank
     from source
 ),
 
 renamed as (
+    -- noqa: disable=RF03
+    -- `after.` and `before.` are the change's row images (structs), which the sparksql dialect
+    -- reads as table qualifiers: the consistency check does not apply
     select
-        ranked.lsn as change_lsn,
-        ranked.op as change_op,
-        ranked.after.product_name,
-        ranked.after.category_id,
-        ranked.after.brand,
-        ranked.after.price,
-        ranked.after.is_active,
-        ranked.after.updated_at,
-        ranked._ingested_at,
-        ranked._batch_id,
-        ranked.op = 'd' as is_deleted,
-        timestamp_millis(ranked.ts_ms) as changed_at,
-        coalesce(ranked.after.product_id, ranked.before.product_id) as product_id,
-        upper(trim(ranked.after.currency)) as currency
+        ---------- ids
+        lsn as change_lsn,
+        coalesce(after.product_id, before.product_id) as product_id,
+        after.category_id,
+
+        ---------- strings
+        op as change_op,
+        after.product_name,
+        after.brand,
+        upper(trim(after.currency)) as currency,
+
+        ---------- numerics
+        after.price,
+
+        ---------- booleans
+        op = 'd' as is_deleted,
+        after.is_active,
+
+        ---------- timestamps
+        timestamp_millis(ts_ms) as changed_at,
+        after.updated_at,
+
+        ---------- load metadata
+        _ingested_at,
+        _batch_id
     from ranked
-    where ranked.copy_rank = 1
+    where copy_rank = 1
+    -- noqa: enable=RF03
 )
 
 select * from renamed

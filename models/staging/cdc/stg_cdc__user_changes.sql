@@ -8,27 +8,40 @@ with source as (
 
 ranked as (
     select
-        source.*,
-        row_number() over (partition by source.lsn order by source._ingested_at) as copy_rank
+        *,
+        row_number() over (partition by lsn order by _ingested_at) as copy_rank
     from source
 ),
 
 renamed as (
+    -- noqa: disable=RF03
+    -- `after.` and `before.` are the change's row images (structs), which the sparksql dialect
+    -- reads as table qualifiers: the consistency check does not apply
     select
-        ranked.lsn as change_lsn,
-        ranked.op as change_op,
-        ranked.op = 'd' as is_deleted,
-        timestamp_millis(ranked.ts_ms) as changed_at,
-        coalesce(ranked.after.user_id, ranked.before.user_id) as user_id,
-        {{ hash_pii('ranked.after.email') }} as email_hash,
-        upper(trim(ranked.after.country_code)) as country_code,
-        ranked.after.signup_at,
-        ranked.after.marketing_opt_in,
-        ranked.after.updated_at,
-        ranked._ingested_at,
-        ranked._batch_id
+        ---------- ids
+        lsn as change_lsn,
+        coalesce(after.user_id, before.user_id) as user_id,
+
+        ---------- strings
+        op as change_op,
+        {{ hash_pii('after.email') }} as email_hash,
+        upper(trim(after.country_code)) as country_code,
+
+        ---------- booleans
+        op = 'd' as is_deleted,
+        after.marketing_opt_in,
+
+        ---------- timestamps
+        timestamp_millis(ts_ms) as changed_at,
+        after.signup_at,
+        after.updated_at,
+
+        ---------- load metadata
+        _ingested_at,
+        _batch_id
     from ranked
-    where ranked.copy_rank = 1
+    where copy_rank = 1
+    -- noqa: enable=RF03
 )
 
 select * from renamed

@@ -14,16 +14,16 @@ with source as (
     where
         event_id is not null and event_ts is not null
     {%- if is_incremental() %}
-        and {{ newer_than_this('_ingested_at', '_ingested_at') }}
+        and _ingested_at > {{ incremental_watermark() }}
     {%- endif %}
 ),
 
 -- About 1% of ids land more than once. Only their copies are ranked: a window over every event
 -- would shuffle every whole row, where finding the repeated ids shuffles only the id column.
 repeated_ids as (
-    select source.event_id
+    select event_id
     from source
-    group by source.event_id
+    group by event_id
     having count(*) > 1
 ),
 
@@ -50,36 +50,45 @@ ranked as (
 
 renamed as (
     select
-        ranked.event_id,
-        lower(trim(ranked.event_type)) as event_type,
-        ranked.event_ts,
-        to_date(ranked.event_ts) as event_date,
-        nullif(trim(ranked.user_id), '') as user_id,
-        nullif(trim(ranked.anonymous_id), '') as anonymous_id,
-        coalesce(nullif(trim(ranked.user_id), ''), nullif(trim(ranked.anonymous_id), '')) as visitor_id,
-        lower(trim(ranked.device_type)) as device_type,
-        ranked.os,
-        ranked.user_agent,
-        {{ hash_pii('ranked.ip_address') }} as ip_address_hash,
-        upper(trim(ranked.country_code)) as country_code,
-        lower(trim(ranked.channel)) as channel,
-        ranked.referrer,
-        ranked.campaign,
-        ranked.page_url,
-        nullif(trim(ranked.product_id), '') as product_id,
-        ranked.search_query,
-        ranked.quantity,
-        ranked.price,
-        upper(trim(ranked.currency)) as currency,
-        nullif(trim(ranked.order_id), '') as order_id,
-        ranked.app_version,
-        ranked._extra_fields as extra_fields_json,
-        ranked._ingested_at,
-        ranked._source_file,
-        ranked._batch_id,
-        ranked._arrival_date
+        ---------- ids
+        event_id,
+        coalesce(nullif(trim(user_id), ''), nullif(trim(anonymous_id), '')) as visitor_id,
+        nullif(trim(user_id), '') as user_id,
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        nullif(trim(product_id), '') as product_id,
+        nullif(trim(order_id), '') as order_id,
+
+        ---------- strings
+        lower(trim(event_type)) as event_type,
+        lower(trim(device_type)) as device_type,
+        os,
+        user_agent,
+        {{ hash_pii('ip_address') }} as ip_address_hash,
+        upper(trim(country_code)) as country_code,
+        lower(trim(channel)) as channel,
+        referrer,
+        campaign,
+        page_url,
+        search_query,
+        upper(trim(currency)) as currency,
+        app_version,
+        _extra_fields as extra_fields_json,
+
+        ---------- numerics
+        quantity,
+        price,
+
+        ---------- timestamps
+        event_ts,
+        to_date(event_ts) as event_date,
+
+        ---------- load metadata
+        _ingested_at,
+        _source_file,
+        _batch_id,
+        _arrival_date
     from ranked
-    where ranked.copy_rank = 1
+    where copy_rank = 1
     {%- if is_incremental() %}
         and not exists (
             select 1 from {{ this }} as this_table where this_table.event_id = ranked.event_id

@@ -5,31 +5,36 @@ with source as (
 
 numbered as (
     select
-        source.*,
+        *,
         -- identical bad lines in one file are separate rows: number the copies for a stable key
         row_number() over (
-            partition by source._source_file, source._batch_id, source.raw_line
-            order by source._ingested_at
+            partition by _source_file, _batch_id, raw_line
+            order by _ingested_at
         ) as copy_number
     from source
 ),
 
 renamed as (
     select
-        numbered.reason,
-        numbered.raw_line,
-        numbered._source_file,
-        numbered._ingested_at,
-        numbered._batch_id,
-        numbered._arrival_date,
+        ---------- ids
         sha2(
             concat_ws(
-                '|', numbered._source_file, cast(numbered._batch_id as string),
-                cast(numbered.copy_number as string), coalesce(numbered.raw_line, '')
+                '|', _source_file, cast(_batch_id as string),
+                cast(copy_number as string), coalesce(raw_line, '')
             ),
             256
         ) as quarantined_line_key,
-        lower(trim(numbered.feed)) as feed
+
+        ---------- strings
+        lower(trim(feed)) as feed,
+        reason,
+        raw_line,
+
+        ---------- load metadata
+        _source_file,
+        _ingested_at,
+        _batch_id,
+        _arrival_date
     from numbered
 )
 

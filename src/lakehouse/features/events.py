@@ -7,9 +7,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as sf
 
 MICROS_PER_DAY = 86_400 * 1_000_000.0
-# On a table computed from fct_events: the newest fct_events._built_at it has seen, which tells
-# the next run whether fct_events changed since (every rebuilt event date gets a newer _built_at).
-EVENTS_BUILT_AT = "_events_built_at"
+# The incremental watermark of fct_events and of the tables computed from it: the newest bronze
+# ingestion a row reflects. Such a table stores the newest fct_events value it has seen, which tells
+# the next run whether fct_events changed since (every rebuilt event date gets a newer one).
+WATERMARK = "_ingested_at"
 
 
 def to_utc_naive(timestamps: pd.Series) -> pd.Series:

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import (
-    EVENTS_BUILT_AT,
+    WATERMARK,
     age_in_days,
     age_in_days_column,
     human_events,
@@ -175,7 +175,7 @@ def _carried_over(
     flags them as a bot included). The others' events are unchanged: fct_events replaces whole
     event dates, so an incremental run cannot drop a user's event without rebuilding its date.
     """
-    built_after = sf.col("_built_at") > sf.timestamp_micros(sf.lit(watermark))  # pushed to the scan
+    built_after = sf.col(WATERMARK) > sf.timestamp_micros(sf.lit(watermark))  # pushed to the scan
     changed = sf.broadcast(
         events.where(built_after & sf.col("user_id").isNotNull()).select("user_id").distinct()
     )
@@ -198,10 +198,10 @@ def user_features(
     `previous` without the watermark column (built by an older version) is ignored.
     """
     as_of = latest_event_ts(events)
-    newest_build = newest_micros(events, "_built_at")
+    newest_build = newest_micros(events, WATERMARK)
     watermark = None
-    if previous is not None and EVENTS_BUILT_AT in previous.columns:
-        watermark = newest_micros(previous, EVENTS_BUILT_AT)
+    if previous is not None and WATERMARK in previous.columns:
+        watermark = newest_micros(previous, WATERMARK)
     if previous is None or watermark is None:
         features = _summarized(events, as_of, half_life_days, buckets)
     else:
@@ -209,5 +209,5 @@ def user_features(
         recomputed = _summarized(events.join(changed, "user_id", "left_semi"), as_of, half_life_days, buckets)
         features = recomputed.unionByName(carried)
     return standardize_columns(features, STANDARDIZED_COLUMNS).withColumn(
-        EVENTS_BUILT_AT, micros_timestamp(newest_build)
+        WATERMARK, micros_timestamp(newest_build)
     )

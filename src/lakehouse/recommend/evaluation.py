@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import (
-    EVENTS_BUILT_AT,
+    WATERMARK,
     human_events,
     latest_event_ts,
     micros_timestamp,
@@ -97,16 +97,16 @@ def reusable_evaluation(
     previous: DataFrame | None, events_built: int | None, settings: str
 ) -> DataFrame | None:
     """`previous` (the model's rows from its last build) when they were computed from this very
-    build of the events (`events_built`, their newest `_built_at`) with the same `settings`, else None.
+    build of the events (`events_built`, their newest `_ingested_at`) with the same `settings`, else None.
 
     The evaluation reads nothing but the events and the settings and is deterministic, so then
     computing it again would give the same rows.
     """
-    if previous is None or not {EVENTS_BUILT_AT, SETTINGS_COLUMN} <= set(previous.columns):
+    if previous is None or not {WATERMARK, SETTINGS_COLUMN} <= set(previous.columns):
         return None  # a first build, or a table from a version without these columns
     if events_built is None:
         return None
-    same = (sf.unix_micros(sf.col(EVENTS_BUILT_AT)) == sf.lit(events_built)) & (
+    same = (sf.unix_micros(sf.col(WATERMARK)) == sf.lit(events_built)) & (
         sf.col(SETTINGS_COLUMN) == sf.lit(settings)
     )
     counts = previous.agg(sf.count(sf.lit(1)), sf.count_if(same)).first()
@@ -127,10 +127,10 @@ def evaluate_recommenders(
     are when fct_events has not been rebuilt since and the settings are the same.
     """
     settings = evaluation_settings(params, k)
-    events_built = newest_micros(events, "_built_at")
+    events_built = newest_micros(events, WATERMARK)
     reusable = reusable_evaluation(previous, events_built, settings)
     if reusable is not None:
-        return reusable.select(*EVALUATION_COLUMNS, SETTINGS_COLUMN, EVENTS_BUILT_AT)
+        return reusable.select(*EVALUATION_COLUMNS, SETTINGS_COLUMN, WATERMARK)
     last_day, train, purchased = last_day_split(events)
     relevant = pd.DataFrame(purchased.toPandas())
     # the evaluated users as a local relation: `purchased` would scan the events again per use
@@ -172,5 +172,5 @@ def evaluate_recommenders(
     return spark.createDataFrame(rows, EVALUATION_SCHEMA).select(
         *EVALUATION_COLUMNS,
         sf.lit(settings).alias(SETTINGS_COLUMN),
-        micros_timestamp(events_built).alias(EVENTS_BUILT_AT),
+        micros_timestamp(events_built).alias(WATERMARK),
     )

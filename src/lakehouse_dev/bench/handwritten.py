@@ -288,7 +288,8 @@ def comparable(frame: DataFrame, columns: list[str]) -> DataFrame:
 
 def differing_rows(expected: DataFrame, actual: DataFrame) -> int:
     """Rows in one table but not the other (as multisets), over `expected`'s data columns (load
-    metadata such as `_sessionized_at`, which records when dbt built a row, is not compared)."""
+    metadata such as the `_ingested_at` watermark, which the hand-written jobs need not carry, is
+    not compared)."""
     columns = [column for column in expected.columns if not column.startswith("_")]
     missing = set(columns) - set(actual.columns)
     if missing:
