@@ -1,7 +1,8 @@
 {#- SCD type-2 history of a CDC feed: one row per version (a create, update or snapshot read),
     valid from its source commit time until the next change of the same key (an update, or a
-    delete that ends it). Versions are ordered by log sequence number, so out-of-order delivery
-    does not matter; a key deleted and re-created gets a gap and then a new current version.
+    delete that ends it). Versions are ordered by log sequence number, a snapshot read (`r`) first
+    at an equal LSN, so out-of-order delivery does not matter; a key deleted and re-created gets a
+    gap and then a new current version.
 
     changes, key_column, payload_columns: as for cdc_current_state -#}
 {% macro cdc_history(changes, key_column, payload_columns) -%}
@@ -13,10 +14,12 @@ sequenced as (
     select
         changes.*,
         lead(changes.changed_at) over (
-            partition by changes.{{ key_column }} order by changes.change_lsn
+            partition by changes.{{ key_column }}
+            order by changes.change_lsn, changes.change_op = 'r' desc
         ) as next_changed_at,
         lead(changes.change_lsn) over (
-            partition by changes.{{ key_column }} order by changes.change_lsn
+            partition by changes.{{ key_column }}
+            order by changes.change_lsn, changes.change_op = 'r' desc
         ) as next_change_lsn
     from changes
 ),

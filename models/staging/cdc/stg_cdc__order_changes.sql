@@ -6,7 +6,12 @@ with source as (
 ranked as (
     select
         source.*,
-        row_number() over (partition by source.lsn order by source._ingested_at) as copy_rank
+        -- a change is (key, lsn, op): Debezium gives every snapshot row the snapshot's LSN, and the
+        -- key's first change after the snapshot may carry it too; copies of a change are redeliveries
+        row_number() over (
+            partition by coalesce(source.after.order_id, source.before.order_id), source.lsn, source.op
+            order by source._ingested_at
+        ) as copy_rank
     from source
 ),
 
