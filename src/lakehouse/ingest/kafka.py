@@ -100,6 +100,7 @@ def start_stream(
     settings: Settings,
     bootstrap: str,
     feed: str,
+    topic: str,
     writer: Any,
     max_offsets: int,
     checkpoint_name: str,
@@ -107,7 +108,7 @@ def start_stream(
     records = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", bootstrap)
-        .option("subscribe", FEED_TOPICS[feed])
+        .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", str(max_offsets))
         .option("failOnDataLoss", "true")  # records deleted before they were read: stop, do not skip
@@ -137,13 +138,16 @@ class PartitionCounts:
 
 
 def partition_counts(
-    spark: SparkSession, bootstrap: str, database: str = tables.DATABASE
+    spark: SparkSession,
+    bootstrap: str,
+    database: str = tables.DATABASE,
+    feed_topics: dict[str, str] = FEED_TOPICS,
 ) -> dict[str, PartitionCounts]:
     """`<topic>/<partition>` -> what Kafka holds and what bronze and quarantine hold from it."""
     found: dict[str, PartitionCounts] = {}
-    ends = topics.offsets(bootstrap, list(FEED_TOPICS.values()))
+    ends = topics.offsets(bootstrap, list(feed_topics.values()))
     rows = []
-    for feed in FEED_TOPICS:
+    for feed in feed_topics:
         loaded = spark.table(bronze_table(feed, database)).select(
             "_source_file",
             "_source_offset",
@@ -228,9 +232,12 @@ def ingest(
     bootstrap: str | None = None,
     max_offsets_per_batch: int = MAX_OFFSETS_PER_BATCH,
     database: str = tables.DATABASE,
-    feeds: tuple[str, ...] = tuple(FEED_TOPICS),
+    feed_topics: dict[str, str] = FEED_TOPICS,
 ) -> KafkaIngestResult:
-    """Ingest every record the feeds' topics hold that an earlier run has not; reconcile with Kafka."""
+    """Ingest every record the feeds' topics hold that an earlier run has not; reconcile with Kafka.
+
+    `feed_topics` chooses the feeds and their topics (the benchmark reads its own events topic)."""
+    feeds = tuple(feed_topics)
     started = time.monotonic()
     settings = settings or Settings.from_env()
     bootstrap = bootstrap or topics.bootstrap_servers()
@@ -246,12 +253,19 @@ def ingest(
     with runtime_conf(spark, INGEST_CONF):
         queries = {
             feed: start_stream(
-                spark, settings, bootstrap, feed, writer, max_offsets_per_batch, checkpoint_name
+                spark,
+                settings,
+                bootstrap,
+                feed,
+                feed_topics[feed],
+                writer,
+                max_offsets_per_batch,
+                checkpoint_name,
             )
             for feed, writer in writers.items()
         }
         await_streams(queries)
-    partitions = partition_counts(spark, bootstrap, database)
+    partitions = partition_counts(spark, bootstrap, database, feed_topics)
     reasons = Counter[str]()
     for row in (
         spark.table(f"{database}.{tables.QUARANTINE}")
@@ -262,7 +276,7 @@ def ingest(
     ):
         reasons[f"{row['feed']}:{row['reason']}"] += int(row["count"])
     for feed, feed_counts in counts.items():
-        mine = [p for key, p in partitions.items() if key.startswith(f"{FEED_TOPICS[feed]}/")]
+        mine = [p for key, p in partitions.items() if key.startswith(f"{feed_topics[feed]}/")]
         feed_counts.landed = sum(p.produced for p in mine)
         feed_counts.bronze = sum(p.bronze for p in mine)
         feed_counts.quarantined = sum(p.quarantined for p in mine)

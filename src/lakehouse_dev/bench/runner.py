@@ -29,11 +29,12 @@ from lakehouse.errors import LakehouseError, one_line
 from lakehouse.recommend.run_step import evaluate_quality
 from lakehouse.run.context import RunContext
 from lakehouse_dev.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
+from lakehouse_dev.bench.kafka import run_kafka_ingest
 from lakehouse_dev.bench.memory import RssSampler, cpu_busy_and_total
 
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
-STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db", "pending")
+STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db", "pending", "streaming")
 # generated files not delivered to the landing zone yet: (c)'s new day, and what arrives after it
 PENDING = "pending"
 # Disk a run needs per event, state directory and Spark's shuffle files together: at 10M events the
@@ -64,6 +65,7 @@ class BenchOptions:
     target: str = "local"
     only_end_to_end: bool = False  # the end-to-end stages and nothing else (the Parquet comparison)
     compare_parquet: bool = True  # on Delta: the end-to-end stages again on Parquet, in a child process
+    kafka: bool = False  # also Kafka → bronze (bench.kafka; needs `make streaming-setup`)
 
     def __post_init__(self) -> None:
         if self.scale_events < 1_000:
@@ -483,6 +485,13 @@ def compare_with_parquet(bench: BenchRun, settings: Settings) -> None:
     )
 
 
+def kafka_spark_conf(settings: Settings) -> dict[str, str]:
+    from lakehouse.ingest import kafka
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return kafka.spark_conf(settings)
+
+
 def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, Any]:
     """Run every measurement, write results.json and the chart, print the table; returns the results."""
     from lakehouse.spark import get_spark, stop_spark
@@ -506,10 +515,13 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
     )
     with RssSampler(sample_interval) as sampler:
         try:
-            _, spark = bench.timed("spark start", lambda: get_spark("lakehouse-bench"))
+            extra = kafka_spark_conf(settings) if options.kafka and options.end_to_end else None
+            _, spark = bench.timed("spark start", lambda: get_spark("lakehouse-bench", extra))
             bench.results["spark_version"] = spark.version
             if options.end_to_end:
                 run_end_to_end(bench, spark, settings)
+                if options.kafka:
+                    run_kafka_ingest(bench, spark, settings)
             if not options.only_end_to_end:
                 if options.end_to_end:
                     run_incremental(bench, spark, settings)
