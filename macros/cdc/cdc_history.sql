@@ -2,7 +2,8 @@
     valid from its source commit time until the next change of the same key (an update, or a
     delete that ends it). Versions are ordered by log sequence number, a snapshot read (`r`) first
     at an equal LSN, so out-of-order delivery does not matter; a key deleted and re-created gets a
-    gap and then a new current version.
+    gap and then a new current version. `version_number` is the change's place in its key's log
+    (deletes count too): an LSN alone does not order a key's versions, nor identify one.
 
     changes, key_column, payload_columns: as for cdc_current_state -#}
 {% macro cdc_history(changes, key_column, payload_columns) -%}
@@ -10,23 +11,32 @@ with changes as (
     select * from {{ changes }}
 ),
 
-sequenced as (
+numbered as (
     select
         changes.*,
-        lead(changes.changed_at) over (
+        row_number() over (
             partition by changes.{{ key_column }}
             order by changes.change_lsn, changes.change_op = 'r' desc
-        ) as next_changed_at,
-        lead(changes.change_lsn) over (
-            partition by changes.{{ key_column }}
-            order by changes.change_lsn, changes.change_op = 'r' desc
-        ) as next_change_lsn
+        ) as change_number
     from changes
+),
+
+sequenced as (
+    select
+        numbered.*,
+        lead(numbered.changed_at) over (
+            partition by numbered.{{ key_column }} order by numbered.change_number
+        ) as next_changed_at,
+        lead(numbered.change_lsn) over (
+            partition by numbered.{{ key_column }} order by numbered.change_number
+        ) as next_change_lsn
+    from numbered
 ),
 
 final as (
     select
         sequenced.change_lsn as version_lsn,
+        sequenced.change_number as version_number,
         sequenced.{{ key_column }},
         {%- for column in payload_columns %}
         sequenced.{{ column }},

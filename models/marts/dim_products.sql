@@ -21,7 +21,7 @@ ranked_versions as (
     select
         product_versions.*,
         row_number() over (
-            partition by product_versions.product_id order by product_versions.version_lsn desc
+            partition by product_versions.product_id order by product_versions.version_number desc
         ) as version_rank
     from product_versions
 ),

@@ -20,7 +20,7 @@ country_regions as (
 ranked_versions as (
     select
         user_versions.*,
-        row_number() over (partition by user_versions.user_id order by user_versions.version_lsn desc)
+        row_number() over (partition by user_versions.user_id order by user_versions.version_number desc)
             as version_rank,
         count(*) over (partition by user_versions.user_id) as version_count
     from user_versions

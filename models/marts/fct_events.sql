@@ -23,10 +23,10 @@
         product_versions.category_id,
         product_versions.valid_from,
         lead(product_versions.valid_from) over (
-            partition by product_versions.product_id order by product_versions.version_lsn
+            partition by product_versions.product_id order by product_versions.version_number
         ) as next_valid_from,
         row_number() over (
-            partition by product_versions.product_id order by product_versions.version_lsn
+            partition by product_versions.product_id order by product_versions.version_number
         ) = 1 as is_first_version,
         product_versions._ingested_at
     from {{ ref('int_product_changes_historized') }} as product_versions
