@@ -38,7 +38,7 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"kafka {config.bootstrap_servers} · connect {config.connect_url} · postgres {config.pg_dsn()}")
         print(f"state, logs and pid files: {config.state_dir}")
     elif args.action == "down":
-        for message in services.down(config, args.components, progress=lambda m: print(m, flush=True))[-1:]:
+        for message in services.down(config, args.components):
             print(message)
         if args.wipe:
             services.wipe(config)

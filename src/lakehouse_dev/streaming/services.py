@@ -74,12 +74,13 @@ def selected(names: Iterable[str]) -> list[str]:
 # -- prerequisites -----------------------------------------------------------------------------
 
 
-def pg_bin() -> Path:
-    """PostgreSQL's server binaries: LAKEHOUSE_PG_BIN, else the newest /usr/lib/postgresql/<v>/bin."""
+def pg_bin(packages: Path = Path("/usr/lib/postgresql")) -> Path:
+    """PostgreSQL's server binaries: LAKEHOUSE_PG_BIN, else the newest `<packages>/<v>/bin` (where
+    Debian and Ubuntu put them, off the PATH), else `initdb` on the PATH."""
     explicit = os.environ.get("LAKEHOUSE_PG_BIN")
     candidates = [Path(explicit)] if explicit else []
     candidates += sorted(
-        Path("/usr/lib/postgresql").glob("*/bin"),
+        packages.glob("*/bin"),
         key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
     )[::-1]
     on_path = shutil.which("initdb")
