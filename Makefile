@@ -53,9 +53,9 @@ PARQUET_TESTS := tests/test_pipeline.py tests/adapter
 
 test: setup ## The test suite on real Spark: all of it on Delta, then the pipeline and adapter suite on Parquet
 	@echo "== the suite, on the resolved table format (Delta when make setup fetched its connector)"
-	time $(BIN)/pytest -m "not cluster"
+	time $(BIN)/pytest -m "not cluster and not streaming"
 	@echo "== the Parquet fallback: the pipeline build and dbt's adapter suite, LAKEHOUSE_TABLE_FORMAT=parquet"
-	time LAKEHOUSE_TABLE_FORMAT=parquet $(BIN)/pytest -m "not cluster" $(PARQUET_TESTS)
+	time LAKEHOUSE_TABLE_FORMAT=parquet $(BIN)/pytest -m "not cluster and not streaming" $(PARQUET_TESTS)
 
 .PHONY: cluster-up cluster-down test-cluster
 cluster-up: setup ## Start Spark on 127.0.0.1: metastore, master, 2 workers, Thrift server (idempotent)
@@ -67,8 +67,31 @@ cluster-down: setup ## Stop the loopback cluster and every process it started
 test-cluster: setup ## Cluster up, build via the cluster and thrift targets, compare with local, down
 	$(BIN)/pytest tests/cluster -m cluster -q
 
+# the real-time path: PostgreSQL (Debian's packages, installed when missing), and from Maven Central
+# once: Kafka and Kafka Connect, Debezium's PostgreSQL connector, Spark's Kafka source (.jars/)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: streaming-setup streaming-up streaming-down test-streaming
+streaming-setup: setup ## Fetch Kafka, Connect, Debezium and Spark's Kafka source once; install PostgreSQL if missing
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "installing PostgreSQL (apt-get install postgresql; no cluster of its own is created)"; \
+	  $(SUDO) mkdir -p /etc/postgresql-common/createcluster.d && \
+	  echo "create_main_cluster = false" | $(SUDO) tee /etc/postgresql-common/createcluster.d/lakehouse.conf >/dev/null && \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
+	$(BIN)/lakehouse-dev streaming setup
+
+streaming-up: streaming-setup ## Start Kafka (KRaft), PostgreSQL and Debezium on 127.0.0.1 (idempotent)
+	$(BIN)/lakehouse-dev streaming up
+
+streaming-down: setup ## Stop every streaming service and check that no process is left
+	$(BIN)/lakehouse-dev streaming down
+
+test-streaming: streaming-setup ## up, generate into the shop and topic, ingest from Kafka, dbt build, equality, faults, down
+	time $(BIN)/pytest tests/streaming -m streaming -q
+
+# Kafka → bronze beside the files once `make streaming-setup` has fetched the broker (BENCH_KAFKA= skips it)
+BENCH_KAFKA ?= $(if $(wildcard .jars/kafka-broker/manifest.json),--kafka)
 bench: setup ## Benchmark SCALE events (default 1,000,000): stage times, memory, ratios -> target/bench/, docs/performance.md
-	LAKEHOUSE_HOME=$(BENCH_HOME) LAKEHOUSE_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/lakehouse-dev bench --scale $(SCALE) --doc docs/performance.md
+	LAKEHOUSE_HOME=$(BENCH_HOME) LAKEHOUSE_DRIVER_MEMORY=$(BENCH_DRIVER_MEMORY) $(BIN)/lakehouse-dev bench --scale $(SCALE) --doc docs/performance.md $(BENCH_KAFKA)
 
 lint: setup ## Every pre-commit hook on every file: hygiene, ruff, ruff-format, import layering, sqlfluff
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure

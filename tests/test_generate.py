@@ -248,9 +248,15 @@ def test_change_feeds_are_debezium_logs(landing: tuple[Path, GenerationResult], 
     out, _ = landing
     key = {"cdc_users": "user_id", "cdc_products": "product_id", "cdc_orders": "order_id"}[feed]
     changes = parsed(landed_lines(out, feed))
-    lsns = [c["source"]["lsn"] for c in changes]
+    lsns = [c["source"]["lsn"] for c in changes if c["op"] != "r"]
     assert len(set(lsns)) == len(lsns)
     assert lsns != sorted(lsns)  # delivery is partly out of order
+    snapshot = [c["source"] for c in changes if c["op"] == "r"]
+    if snapshot:  # as Debezium does: every snapshot row at the snapshot's LSN, the first and last marked
+        assert len({s["lsn"] for s in snapshot}) == 1
+        markers = {s["snapshot"] for s in snapshot}
+        assert markers == {"true", "first_in_data_collection", "last_in_data_collection"}
+        assert min(lsns) >= snapshot[0]["lsn"]
     per_key = Counter((c["after"] or c["before"])[key] for c in changes)
     assert max(per_key.values()) >= 3  # several changes to one key
     ops = Counter(c["op"] for c in changes)

@@ -1,7 +1,9 @@
 {#- Current state of a CDC feed: the latest change per key by log sequence number; a key whose
     latest change is a delete has no row.
 
-    Out-of-order safe: the latest change is chosen by `change_lsn`, never by arrival. On
+    Out-of-order safe: the latest change is chosen by `change_lsn`, never by arrival; at an equal
+    LSN a snapshot read (`r`) is older than any other change (Debezium gives every snapshot row the
+    snapshot's position, and the key's first change after it may share that LSN). On
     incremental (Delta MERGE) runs only keys with newly arrived changes are recomputed, but
     always from their *whole* change history, so a stale update that arrives after a delete
     cannot resurrect the row. Delete rows are emitted only then (`is_deleted`), for the MERGE
@@ -27,7 +29,10 @@ keys_with_new_changes as (
 ranked as (
     select
         *,
-        row_number() over (partition by {{ key_column }} order by change_lsn desc) as change_rank,
+        row_number() over (
+            partition by {{ key_column }}
+            order by change_lsn desc, change_op = 'r' asc
+        ) as change_rank,
         max(_ingested_at) over (partition by {{ key_column }}) as key_last_ingested_at
     from changes
     {%- if is_incremental() %}

@@ -20,7 +20,7 @@ currency_rates as (
 ranked_versions as (
     select
         *,
-        row_number() over (partition by product_id order by version_lsn desc) as version_rank
+        row_number() over (partition by product_id order by version_number desc) as version_rank
     from product_versions
 ),
 

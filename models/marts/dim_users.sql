@@ -20,7 +20,7 @@ country_regions as (
 ranked_versions as (
     select
         *,
-        row_number() over (partition by user_id order by version_lsn desc) as version_rank,
+        row_number() over (partition by user_id order by version_number desc) as version_rank,
         count(*) over (partition by user_id) as version_count
     from user_versions
 ),

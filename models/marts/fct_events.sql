@@ -22,8 +22,8 @@
         product_id,
         category_id,
         valid_from,
-        lead(valid_from) over (partition by product_id order by version_lsn) as next_valid_from,
-        row_number() over (partition by product_id order by version_lsn) = 1 as is_first_version,
+        lead(valid_from) over (partition by product_id order by version_number) as next_valid_from,
+        row_number() over (partition by product_id order by version_number) = 1 as is_first_version,
         _ingested_at
     from {{ ref('int_product_changes_historized') }}
 {%- endset %}

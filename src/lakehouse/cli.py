@@ -25,16 +25,34 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "--target cluster needs LAKEHOUSE_SPARK_MASTER (and LAKEHOUSE_METASTORE_URL); for the loopback "
             'cluster: `eval "$(lakehouse-dev cluster env)"`, or `make run TARGET=cluster`'
         )
+    if args.source == "kafka":  # the streaming topics instead of the landing zone
+        from lakehouse.ingest import kafka
+        from lakehouse.run.steps import STEPS, kafka_ingest_step
+
+        kafka.use_kafka_source()
+        steps = [("ingest (kafka)", kafka_ingest_step), *(step for step in STEPS if step[0] != "ingest")]
+        return pipeline.run(target=args.target, steps=steps)
     return pipeline.run(target=args.target)
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from lakehouse.config import Settings
-    from lakehouse.ingest.bronze import describe, ingest
     from lakehouse.spark import get_spark
 
-    result = ingest(get_spark("lakehouse-ingest"), Settings.from_env(), args.max_files_per_batch)
-    for line in describe(result):
+    if args.source == "kafka":
+        from lakehouse.ingest import kafka
+
+        kafka.use_kafka_source()
+        result = kafka.ingest(
+            get_spark(), max_offsets_per_batch=args.max_offsets_per_batch or kafka.MAX_OFFSETS_PER_BATCH
+        )
+        lines = kafka.describe(result)
+    else:
+        from lakehouse.ingest.bronze import describe, ingest
+
+        result = ingest(get_spark("lakehouse-ingest"), Settings.from_env(), args.max_files_per_batch)
+        lines = describe(result)
+    for line in lines:
         print(line)
     print(json.dumps(result.summary(), indent=2, default=str))
     return 0 if result.reconciled else 1
@@ -79,11 +97,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="the main job: ingest, dbt build, checks, publish; one Spark session")
     run.add_argument("--target", default="local", choices=TARGETS, help="dbt target / profile output")
+    run.add_argument(
+        "--source",
+        default="files",
+        choices=("files", "kafka"),
+        help="files: the landing zone; kafka: the clickstream and Debezium topics "
+        "(`lakehouse-dev streaming up`)",
+    )
     run.set_defaults(func=_cmd_run)
 
     ingest = sub.add_parser(
         "ingest",
-        help="stream new landing files into bronze, exactly once (bad lines go to bronze.quarantine)",
+        help="stream new landing files (or Kafka records) into bronze, exactly once "
+        "(bad lines go to bronze.quarantine)",
+    )
+    ingest.add_argument(
+        "--source",
+        choices=("files", "kafka"),
+        default="files",
+        help="files: the landing zone; kafka: the clickstream and Debezium topics "
+        "(`lakehouse-dev streaming up`)",
+    )
+    ingest.add_argument(
+        "--max-offsets-per-batch",
+        type=int,
+        default=None,
+        help="kafka: records per micro-batch and topic (default 250,000)",
     )
     ingest.add_argument(
         "--max-files-per-batch",

@@ -14,6 +14,10 @@ the MERGE, instead of in the middle of a run. Only a connector that passed gets 
 The coordinate follows the installed packages (`delta-spark_<spark minor>_2.13:<delta-spark>`), so
 upgrading pyspark or delta-spark makes the installed jars stale and the next `make setup` fetches
 the matching ones.
+
+Spark's Kafka source (`kafka`, fetched by `make streaming-setup`) needs a pinned transitive version
+(see `SPARK_KAFKA_BUILDS`), which spark-submit's resolver cannot express: it is resolved by Ivy's own
+command line (`lakehouse.ivy`), then filtered, verified and recorded exactly like Delta.
 """
 
 from __future__ import annotations
@@ -32,10 +36,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
+from lakehouse import ivy
 from lakehouse.config import project_dir
 from lakehouse.errors import LakehouseError, one_line
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 DEFAULT_REPOSITORY = "https://repo1.maven.org/maven2"
 REPOSITORY_ENV = "LAKEHOUSE_MAVEN_REPOSITORY"
@@ -66,12 +75,62 @@ DELTA_SPARK_CONF = {
 }
 
 
+# Spark's Kafka source per Spark minor: the newest build of that line on Maven Central (there is no
+# 4.1.4), and the transitive versions to pin because the mirror lacks the ones its pom asks for
+# (spark-token-provider-kafka-0-10_2.13:4.1.3 is not served; 4.1.1, of the same line, is).
+SPARK_KAFKA_BUILDS: dict[str, tuple[str, dict[str, str]]] = {
+    "4.1": ("4.1.3", {"org.apache.spark:spark-token-provider-kafka-0-10_2.13": "4.1.1"}),
+}
+# the classes a Kafka query needs beyond the source itself: each comes from another of the jars
+KAFKA_CLASSES = (
+    "org.apache.spark.sql.kafka010.KafkaSourceProvider",
+    "org.apache.spark.kafka010.KafkaConfigUpdater",  # the token provider: without it the first query fails
+    "org.apache.kafka.clients.consumer.KafkaConsumer",
+    "org.apache.commons.pool2.impl.GenericKeyedObjectPool",  # pyspark ships commons-pool 1 only
+)
+
+
+def _spark_kafka_build() -> tuple[str, dict[str, str]]:
+    try:
+        return SPARK_KAFKA_BUILDS[spark_minor()]
+    except KeyError:
+        raise LakehouseError(
+            f"no Kafka source build is known for Spark {spark_minor()}: add one to SPARK_KAFKA_BUILDS"
+        ) from None
+
+
+def kafka_coordinate() -> str:
+    """Spark's Kafka source for the installed Spark, with the versions it pins (`+org:name:rev`)."""
+    release, pinned = _spark_kafka_build()
+    pins = "".join(f" +{module}:{rev}" for module, rev in sorted(pinned.items()))
+    return f"org.apache.spark:spark-sql-kafka-0-10_2.13:{release}{pins}"
+
+
+def _kafka_check(spark: SparkSession) -> str | None:
+    """Every class a Kafka query loads, and a streaming DataFrame over the source (no broker needed)."""
+    stream = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", "127.0.0.1:9")
+        .option("subscribe", "smoke")
+        .load()
+    )
+    utils = spark.sparkContext._jvm.org.apache.spark.util.Utils  # type: ignore[union-attr]
+    for name in KAFKA_CLASSES:
+        utils.classForName(name, True, False)  # the loader that holds spark.jars
+    expected = ["key", "value", "topic", "partition", "offset", "timestamp", "timestampType"]
+    return None if stream.columns == expected else f"unexpected Kafka source columns {stream.columns}"
+
+
 @dataclass(frozen=True)
 class Connector:
     name: str
     coordinate: Callable[[], str]
     spark_conf: dict[str, str]
     smoke_test: str  # SQL statements separated by `;`, the last one returning `ok` = true
+    # or a check in Python: None when the connector works, else why not
+    check: Callable[[SparkSession], str | None] | None = None
+    # transitive versions to pin (`org:name` -> rev): resolved with Ivy itself instead of spark-submit
+    overrides: Callable[[], dict[str, str]] | None = None
 
 
 CONNECTORS = {
@@ -92,6 +151,14 @@ CONNECTORS = {
                 " and (select count(*) from smoke version as of 1) = 3 as ok",
             ]
         ),
+    ),
+    "kafka": Connector(
+        name="kafka",
+        coordinate=kafka_coordinate,
+        spark_conf={},
+        smoke_test="classes load: " + ", ".join(KAFKA_CLASSES),
+        check=_kafka_check,
+        overrides=lambda: _spark_kafka_build()[1],
     ),
 }
 
@@ -212,9 +279,14 @@ def fetch(name: str, force: bool = False) -> str:
     jars_root().mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=jars_root()) as work_dir:
         work = Path(work_dir)
-        (work / "ivysettings.xml").write_text(ivy_settings(url))
-        _run_python(["_resolve", coordinate, str(work)], f"resolving {coordinate} from {url}")
-        kept = jars_to_keep(sorted((work / "ivy" / "jars").glob("*.jar")), pyspark_artifacts())
+        if spec.overrides is None:
+            (work / "ivysettings.xml").write_text(ivy_settings(url))
+            _run_python(["_resolve", coordinate, str(work)], f"resolving {coordinate} from {url}")
+            resolved = sorted((work / "ivy" / "jars").glob("*.jar"))
+        else:
+            main = ivy.Dependency(coordinate.split(" ")[0], "jars")
+            resolved = ivy.retrieve([main], spec.overrides(), url, work / "ivy")["jars"]
+        kept = jars_to_keep([jar for jar in resolved if jar.suffix == ".jar"], pyspark_artifacts())
         staged = work / "jars"
         staged.mkdir()
         for jar in kept:
@@ -272,16 +344,20 @@ def _verify(name: str, jars_dir: Path) -> None:
             builder = builder.config(key, value)
         spark = builder.getOrCreate()
         try:
-            *statements, check = spec.smoke_test.split(";")
-            for statement in statements:
-                spark.sql(statement)
-            row = spark.sql(check).first()
+            if spec.check is not None:
+                problem = spec.check(spark)
+            else:
+                *statements, check = spec.smoke_test.split(";")
+                for statement in statements:
+                    spark.sql(statement)
+                row = spark.sql(check).first()
+                problem = None if row and row["ok"] else f"the {name} smoke test returned wrong rows"
         except Exception as exc:  # a build for another Spark fails here: say with which class
             raise SystemExit(f"{RESULT} {one_line(exc)}") from exc
         finally:
             spark.stop()
-        if not row or not row["ok"]:
-            raise SystemExit(f"{RESULT} the {name} smoke test returned wrong rows")
+        if problem:
+            raise SystemExit(f"{RESULT} {problem}")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -307,7 +383,8 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
         except RepositoryUnreachableError as exc:
             if not args.optional:
                 raise
-            print(f"{name} connector not fetched: {exc}; runs fall back to Parquet", flush=True)
+            fallback = "; runs fall back to Parquet" if name == "delta" else ""
+            print(f"{name} connector not fetched: {exc}{fallback}", flush=True)
     return 0
 
 

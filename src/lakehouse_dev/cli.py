@@ -1,5 +1,5 @@
 """`lakehouse-dev`: the development tools' command line (sample data, benchmark, loopback cluster,
-and `run`: the main job on the sample, as `make run` runs it)."""
+the streaming path's local services, and `run`: the main job on the sample, as `make run` runs it)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from lakehouse.cli import main as run_main
 from lakehouse_dev import cluster
 from lakehouse_dev.bench import cli as bench_cli
 from lakehouse_dev.generate import cli as generate_cli
+from lakehouse_dev.streaming import cli as streaming_cli
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate_cli.add_parser(sub)
     bench_cli.add_parser(sub)
     cluster.add_parser(sub)
+    streaming_cli.add_parser(sub)
     return parser
 
 

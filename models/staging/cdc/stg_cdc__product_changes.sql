@@ -6,7 +6,13 @@ with source as (
 ranked as (
     select
         *,
-        row_number() over (partition by lsn order by _ingested_at) as copy_rank
+        -- a change is (key, lsn, op): Debezium gives every snapshot row the snapshot's LSN, and the
+        -- key's first change after the snapshot may carry it too; copies of a change are redeliveries
+        row_number() over (
+            -- `after.` and `before.` are the row images (structs), not table qualifiers
+            partition by coalesce(after.product_id, before.product_id), lsn, op  -- noqa: RF03
+            order by _ingested_at
+        ) as copy_rank
     from source
 ),
 
@@ -16,8 +22,8 @@ renamed as (
     -- reads as table qualifiers: the consistency check does not apply
     select
         ---------- ids
-        lsn as change_lsn,
         coalesce(after.product_id, before.product_id) as product_id,
+        lsn as change_lsn,
         after.category_id,
 
         ---------- strings

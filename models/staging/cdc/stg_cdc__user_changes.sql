@@ -9,7 +9,13 @@ with source as (
 ranked as (
     select
         *,
-        row_number() over (partition by lsn order by _ingested_at) as copy_rank
+        -- a change is (key, lsn, op): Debezium gives every snapshot row the snapshot's LSN, and the
+        -- key's first change after the snapshot may carry it too; copies of a change are redeliveries
+        row_number() over (
+            -- `after.` and `before.` are the row images (structs), not table qualifiers
+            partition by coalesce(after.user_id, before.user_id), lsn, op  -- noqa: RF03
+            order by _ingested_at
+        ) as copy_rank
     from source
 ),
 
@@ -19,8 +25,8 @@ renamed as (
     -- reads as table qualifiers: the consistency check does not apply
     select
         ---------- ids
-        lsn as change_lsn,
         coalesce(after.user_id, before.user_id) as user_id,
+        lsn as change_lsn,
 
         ---------- strings
         op as change_op,

@@ -1,14 +1,19 @@
-"""Debezium-style change-data-capture contracts for users, products and orders.
+"""Debezium change-data-capture contracts for users, products and orders.
 
-A landed line is an envelope: {"op", "before", "after", "source": {"lsn", "ts_ms", "table"}, "ts_ms"}.
-Bronze keeps op, the source's lsn and ts_ms (commit time) and the typed before/after payloads.
+A record is Debezium's envelope (PostgreSQL connector, JSON converter without schemas):
+{"before", "after", "source": {"lsn", "ts_ms", "snapshot", "table", "txId", ...}, "op", "ts_ms"},
+op `r` (snapshot read), `c`, `u` or `d`, timestamps as ISO-8601 strings, a tombstone (null value)
+after each delete. Bronze keeps op, the source's lsn and ts_ms (commit time), the typed before/after
+payloads and, as JSON in `_extra_fields`, payload fields the contract does not know yet: a column
+added to the source table (PostgreSQL sends no DDL event, the field just appears) is kept, not lost.
+`source.lsn` is not unique: every snapshot row carries the snapshot's LSN.
 """
 
 from __future__ import annotations
 
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-from lakehouse.contracts.events import INGEST_COLUMNS
+from lakehouse.contracts.events import EXTRA_FIELDS_COLUMN, INGEST_COLUMNS
 from lakehouse.contracts.schema import SPARK_TYPES, Contract, Field
 
 ORDER_STATUSES = ("placed", "paid", "shipped", "delivered", "cancelled", "returned")
@@ -82,6 +87,7 @@ def bronze_cdc_schema(feed: str) -> StructType:
         StructField("ts_ms", LongType()),
         StructField("before", payload),
         StructField("after", payload),
+        StructField(EXTRA_FIELDS_COLUMN, StringType()),
     ]
     fields += [StructField(name, SPARK_TYPES[kind]) for name, kind in INGEST_COLUMNS]
     return StructType(fields)

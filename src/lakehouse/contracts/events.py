@@ -59,7 +59,8 @@ STRING_TOLERANT_FIELDS = ("quantity", "price")
 EXTRA_FIELDS_COLUMN = "_extra_fields"
 INGEST_COLUMNS = (
     ("_ingested_at", "timestamp"),
-    ("_source_file", "string"),
+    ("_source_file", "string"),  # the landing file, or `kafka:<topic>/<partition>`
+    ("_source_offset", "long"),  # the record's Kafka offset (null for a landed file)
     ("_batch_id", "long"),
     ("_arrival_date", "date"),
 )

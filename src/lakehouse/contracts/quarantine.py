@@ -1,4 +1,5 @@
-"""`bronze.quarantine`: landed lines that broke a contract, kept verbatim with the reason."""
+"""`bronze.quarantine`: landed lines that broke a contract, kept verbatim with the reason (and
+Debezium's tombstones, which carry no change)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ MALFORMED_JSON = "malformed_json"
 MISSING_REQUIRED_FIELD = "missing_required_field"
 WRONG_TYPE = "wrong_type"
 INVALID_VALUE = "invalid_value"
-REASONS = (INVALID_UTF8, MALFORMED_JSON, MISSING_REQUIRED_FIELD, WRONG_TYPE, INVALID_VALUE)
+# Not broken, but not a change either: the null-valued record Debezium writes after each delete
+# so that a compacted topic can drop the key. Kept here so produced = bronze + quarantined holds.
+TOMBSTONE = "tombstone"
+REASONS = (TOMBSTONE, INVALID_UTF8, MALFORMED_JSON, MISSING_REQUIRED_FIELD, WRONG_TYPE, INVALID_VALUE)
 
 QUARANTINE_COLUMNS = (
     ("feed", "string"),
@@ -18,6 +22,7 @@ QUARANTINE_COLUMNS = (
     ("reason", "string"),  # `<reason>` or `<reason>:<field>`, e.g. `wrong_type:quantity`
     ("_source_file", "string"),
     ("_ingested_at", "timestamp"),
+    ("_source_offset", "long"),
     ("_batch_id", "long"),
     ("_arrival_date", "date"),
 )

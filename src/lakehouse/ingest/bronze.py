@@ -27,6 +27,7 @@ from lakehouse import table_format
 from lakehouse.checks import CRITICAL, FAIL, SOURCE_INGEST, CheckResult
 from lakehouse.config import Settings
 from lakehouse.contracts import landing as landing_layout
+from lakehouse.contracts.cdc import CDC_FEEDS
 from lakehouse.errors import LakehouseError, one_line
 from lakehouse.ingest import parse, tables
 from lakehouse.spark import runtime_conf
@@ -168,6 +169,7 @@ def _with_file_columns(lines: DataFrame, batch_id: int) -> DataFrame:
     return lines.select(
         parse.RAW,
         sf.when(relative != "", relative).otherwise(path).alias("_source_file"),
+        sf.lit(None).cast("long").alias("_source_offset"),
         sf.coalesce(arrival, sf.current_date()).alias("_arrival_date"),
         sf.lit(batch_id).cast("long").alias("_batch_id"),
         sf.current_timestamp().alias("_ingested_at"),
@@ -184,23 +186,31 @@ def _insert(df: DataFrame, table: str) -> None:
     df.write.option("partitionOverwriteMode", "dynamic").insertInto(table, overwrite=True)
 
 
+Lineage = Callable[[DataFrame, int], DataFrame]
+
+
 def batch_writer(
     landing_feed: str,
     counts: FeedCounts,
     drift: Counter[str],
     database: str = tables.DATABASE,
     progress_min_lines: int = PROGRESS_MIN_LINES,
+    lineage: Lineage = _with_file_columns,
 ) -> Callable[[DataFrame, int], None]:
     """The foreachBatch function of one feed's stream (also callable directly with a DataFrame);
-    batches of at least `progress_min_lines` lines report on stderr when written."""
+    batches of at least `progress_min_lines` lines report on stderr when written. `lineage` turns
+    the source's rows into the line (`value`) and the `_source_*`, `_arrival_date`, `_batch_id` and
+    `_ingested_at` columns: landed files by default, Kafka records in `ingest.kafka`."""
     feed = quarantine_feed(landing_feed)
     table = bronze_table(landing_feed, database)
-    columns: list[str] = []  # the table's, in its order (a column added by a newer contract is last)
+    quarantine = f"{database}.{tables.QUARANTINE}"
+    columns: dict[str, list[str]] = {}  # each table's, in its order (a column added later is last)
 
     def write(batch: DataFrame, batch_id: int) -> None:
         if not columns:
-            columns.extend(batch.sparkSession.table(table).columns)
-        lines = _with_file_columns(batch, batch_id)
+            for name in (table, quarantine):
+                columns[name] = batch.sparkSession.table(name).columns
+        lines = lineage(batch, batch_id)
         parsed = parse.parse_events(lines) if feed == "events" else parse.parse_changes(lines, feed)
         is_valid = sf.col(parse.REASON).isNull()
         # The landed line is most of a row's bytes and only quarantine keeps it: cache it for
@@ -221,18 +231,16 @@ def batch_writer(
             ).first()
             valid, rejected = (int(tally["valid"]), int(tally["rejected"])) if tally else (0, 0)
             if valid:
-                _insert(parsed.filter(is_valid).select(*columns), table)
+                _insert(parsed.filter(is_valid).select(*columns[table]), table)
             if rejected:
-                quarantined = parsed.filter(~is_valid).select(
-                    sf.col(parse.RAW).alias("raw_line"),
-                    sf.col(parse.REASON).alias("reason"),
-                    "_source_file",
-                    "_ingested_at",
-                    sf.lit(feed).alias("feed"),
-                    "_batch_id",
-                    "_arrival_date",
+                quarantined = parsed.filter(~is_valid).withColumns(
+                    {
+                        "raw_line": sf.col(parse.RAW),
+                        "reason": sf.col(parse.REASON),
+                        "feed": sf.lit(feed),
+                    }
                 )
-                _insert(quarantined, f"{database}.{tables.QUARANTINE}")
+                _insert(quarantined.select(*columns[quarantine]), quarantine)
         finally:
             parsed.unpersist()
         counts.added_bronze += valid
@@ -296,7 +304,8 @@ def await_streams(queries: dict[str, StreamingQuery]) -> None:
 
 
 def drift_report(spark: SparkSession, database: str = tables.DATABASE) -> dict[str, Any]:
-    """Schema drift as seen in bronze: contract-v2 rows and fields outside the contract."""
+    """Schema drift as seen in bronze: contract-v2 rows and fields outside the contract (events), and
+    fields a source table gained (CDC: `<feed>.<column>` -> rows carrying it)."""
     row = spark.sql(
         f"""
         select count_if(app_version is not null) as v2_rows,
@@ -313,7 +322,19 @@ def drift_report(spark: SparkSession, database: str = tables.DATABASE) -> dict[s
         group by key order by key
         """
     ).collect()
+    cdc_extra: Counter[str] = Counter()
+    for feed in CDC_FEEDS:
+        for found in spark.sql(
+            f"""
+            select key, count(*) as n
+            from (select explode(map_keys(from_json(_extra_fields, 'map<string,string>'))) as key
+                  from {database}.{tables.cdc_table(feed)} where _extra_fields is not null)
+            group by key
+            """
+        ).collect():
+            cdc_extra[f"{feed}.{found['key']}"] = int(found["n"])
     return {
+        "cdc_extra_fields": dict(sorted(cdc_extra.items())),
         "contract_v2_rows": int(row["v2_rows"]) if row else 0,
         "contract_v2_first_event_ts": str(row["v2_first_event_ts"])
         if row and row["v2_first_event_ts"]

@@ -72,6 +72,7 @@ def _typed_struct(contract: Contract, text: str) -> Column:
 
 def _line_checks(parsed: str) -> list[Column]:
     return [
+        sf.when(sf.col(RAW).isNull(), sf.lit(q.TOMBSTONE)),  # a Kafka record with a null value
         sf.when(~sf.expr(f"is_valid_utf8({RAW})"), sf.lit(q.INVALID_UTF8)),
         sf.when(
             sf.col(parsed).isNull() | sf.col(f"{parsed}.{CORRUPT}").isNotNull(), sf.lit(q.MALFORMED_JSON)
@@ -117,6 +118,7 @@ def parse_changes(lines: DataFrame, feed: str) -> DataFrame:
     contract = CDC_CONTRACTS[feed]
     key = primary_key(feed)
     payload_text = _as_strings(list(contract.field_names))
+    known = sf.array(*(sf.lit(name) for name in contract.field_names))
     parsed = (
         lines.withColumn("_env", sf.from_json(RAW, ENVELOPE, JSON_OPTIONS))
         .withColumn("_before_text", sf.from_json("_env.before", payload_text, JSON_OPTIONS))
@@ -128,6 +130,11 @@ def parse_changes(lines: DataFrame, feed: str) -> DataFrame:
     )
     op = sf.col("_env.op")
     is_delete = op == sf.lit("d")
+    # fields of the row image outside the contract: a column added to the source table
+    image = sf.from_json(
+        sf.when(is_delete, sf.col("_env.before")).otherwise(sf.col("_env.after")), "map<string,string>"
+    )
+    extra = sf.map_filter(image, lambda name, _value: ~sf.array_contains(known, name))
     state = sf.when(is_delete, sf.col("_before_text")).otherwise(sf.col("_after_text"))
     state_name = sf.when(is_delete, sf.lit("before")).otherwise(sf.lit("after"))
     # Only the payload key is required (a delete's `before`, else `after`); other fields may be null.
@@ -161,5 +168,6 @@ def parse_changes(lines: DataFrame, feed: str) -> DataFrame:
         sf.col("_ts_ms").alias("ts_ms"),
         sf.when(sf.col("_env.before").isNotNull(), sf.col("_before")).alias("before"),
         sf.when(sf.col("_env.after").isNotNull(), sf.col("_after")).alias("after"),
+        sf.when(sf.size(extra) > 0, sf.to_json(extra)).alias(EXTRA_FIELDS_COLUMN),
         reason.alias(REASON),
     ).drop("_env", "_before_text", "_after_text", "_before", "_after", "_lsn", "_ts_ms")

@@ -21,6 +21,16 @@ def ingest_step(ctx: RunContext) -> None:
         print(f"  {line}")
 
 
+def kafka_ingest_step(ctx: RunContext) -> None:
+    """`lakehouse run --source kafka`: ingest the topics and reconcile per topic and partition."""
+    from lakehouse.ingest import kafka
+    from lakehouse.spark import get_spark
+
+    ctx.ingest = kafka.ingest(get_spark(), ctx.settings)
+    for line in kafka.describe(ctx.ingest):
+        print(f"  {line}")
+
+
 def dbt_build_step(ctx: RunContext) -> None:
     """`dbt build` of everything but the serving views (they wait for the gate)."""
     ctx.dbt = dbt_runner.invoke(["build", *ctx.dbt_selection], ctx.target)

@@ -53,6 +53,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="on Delta, do not run the end-to-end stages again on Parquet "
         "(delta_vs_parquet_end_to_end_ratio)",
     )
+    bench.add_argument(
+        "--kafka",
+        action="store_true",
+        help="also produce the clickstream to Kafka and time its ingestion into bronze, beside the files' "
+        "(starts the broker if needed; `make streaming-setup` first)",
+    )
+    bench.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help="only generate and ingest: landed files (and Kafka with --kafka) into bronze "
+        "(not kept as the scale's results for docs/performance.md)",
+    )
     bench.add_argument("--target", default="local", help="dbt target")
     bench.add_argument(
         "--doc", default=None, help="write the performance document here (make bench: docs/performance.md)"
@@ -74,11 +86,13 @@ def run_command(args: argparse.Namespace) -> int:
         target=args.target,
         only_end_to_end=args.end_to_end_only,
         compare_parquet=not args.no_parquet_comparison,
+        kafka=args.kafka,
+        ingest_only=args.ingest_only,
     )
     results = run_bench(options)
     print(report.format_table(results))
     print(f"\nresults: {results['results_json']}\nchart:   {results['chart_png']}")
-    if args.doc and not options.only_end_to_end:
+    if args.doc and not (options.only_end_to_end or options.ingest_only):
         from pathlib import Path
 
         from lakehouse_dev.bench import document

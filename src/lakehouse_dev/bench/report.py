@@ -70,6 +70,15 @@ def format_table(results: dict[str, Any]) -> str:
     if "end_to_end_seconds" in results:
         lines.append(f"  {'end to end':<32}{results['end_to_end_seconds']:>10.1f}")
         lines.append(f"  {'events per second':<32}{results.get('end_to_end_events_per_s', 0):>10,.0f}")
+    kafka = results.get("kafka_ingest")
+    if kafka:
+        lines += ["", f"{'into bronze (records per second)':<34}{'per s':>10}{'seconds':>10}"]
+        lines.append(
+            f"  {'landed files':<32}{kafka['file_lines_per_s']:>10,.0f}{kafka['file_ingest_seconds']:>10.1f}"
+        )
+        lines.append(
+            f"  {'kafka topic':<32}{kafka['kafka_events_per_s']:>10,.0f}{kafka['ingest_seconds']:>10.1f}"
+        )
     models = results.get("dbt_model_seconds", {})
     if models:
         lines += ["", f"{'slowest dbt models':<34}{'seconds':>10}"]

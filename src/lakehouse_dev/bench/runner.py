@@ -29,11 +29,12 @@ from lakehouse.errors import LakehouseError, one_line
 from lakehouse.recommend.run_step import evaluate_quality
 from lakehouse.run.context import RunContext
 from lakehouse_dev.bench import DEFAULT_MICRO_ROWS, DEFAULT_SCALE, handwritten, micro, report
+from lakehouse_dev.bench.kafka import run_kafka_ingest
 from lakehouse_dev.bench.memory import RssSampler, cpu_busy_and_total
 
 # `lakehouse bench` wipes its state directory; this marker proves the directory is the harness's own.
 HOME_MARKER = ".lakehouse-bench-home"
-STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db", "pending")
+STATE_SUBDIRS = ("landing", "checkpoints", "warehouse", "metastore_db", "pending", "streaming")
 # generated files not delivered to the landing zone yet: (c)'s new day, and what arrives after it
 PENDING = "pending"
 # Disk a run needs per event, state directory and Spark's shuffle files together: at 10M events the
@@ -64,6 +65,8 @@ class BenchOptions:
     target: str = "local"
     only_end_to_end: bool = False  # the end-to-end stages and nothing else (the Parquet comparison)
     compare_parquet: bool = True  # on Delta: the end-to-end stages again on Parquet, in a child process
+    kafka: bool = False  # also Kafka → bronze (bench.kafka; needs `make streaming-setup`)
+    ingest_only: bool = False  # generate and ingest only: the ingestion throughput, files (and Kafka)
 
     def __post_init__(self) -> None:
         if self.scale_events < 1_000:
@@ -206,6 +209,15 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
     options = bench.options
     _, (generated, delivered) = bench.timed("generate", lambda: generate_and_deliver(settings, options))
     _, ingested = bench.timed("ingest", lambda: ingest_landed(spark, settings))
+    bench.results.update(
+        generated_events=int(generated.events),
+        generated_lines=sum(generated.lines.values()),
+        landed_lines=delivered,
+        bronze_events=int(ingested.feeds["events"].bronze),
+        generation_start_date=generated.config.get("start_date"),
+    )
+    if options.ingest_only:
+        return
     _, (models, built) = bench.timed("dbt build", lambda: dbt_models(["build"], options.target))
     bench.results["dbt_model_seconds"] = models
     bench.results["recommendations"] = evaluate_quality().figures
@@ -214,16 +226,11 @@ def run_end_to_end(bench: BenchRun, spark: SparkSession, settings: Settings) -> 
     _, validated = bench.timed("validate", lambda: validate_tables(ctx))
     total = sum(bench.results["stage_seconds"][s] for s in ("generate", "ingest", "dbt build", "validate"))
     bench.results.update(
-        generated_events=int(generated.events),
-        generated_lines=sum(generated.lines.values()),
-        landed_lines=delivered,
-        bronze_events=int(ingested.feeds["events"].bronze),
         end_to_end_seconds=round(total, 2),
         end_to_end_events_per_s=round(options.scale_events / total, 1) if total else 0.0,
         dbt_build={"models": built.models_built, "tests_passed": built.tests_passed},
         validation=validated,
     )
-    bench.results["generation_start_date"] = generated.config.get("start_date")
 
 
 def run_dbt_vs_handwritten(bench: BenchRun, spark: SparkSession) -> None:
@@ -483,6 +490,13 @@ def compare_with_parquet(bench: BenchRun, settings: Settings) -> None:
     )
 
 
+def kafka_spark_conf(settings: Settings) -> dict[str, str]:
+    from lakehouse.ingest import kafka
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return kafka.spark_conf(settings)
+
+
 def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, Any]:
     """Run every measurement, write results.json and the chart, print the table; returns the results."""
     from lakehouse.spark import get_spark, stop_spark
@@ -506,11 +520,14 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
     )
     with RssSampler(sample_interval) as sampler:
         try:
-            _, spark = bench.timed("spark start", lambda: get_spark("lakehouse-bench"))
+            extra = kafka_spark_conf(settings) if options.kafka and options.end_to_end else None
+            _, spark = bench.timed("spark start", lambda: get_spark("lakehouse-bench", extra))
             bench.results["spark_version"] = spark.version
             if options.end_to_end:
                 run_end_to_end(bench, spark, settings)
-            if not options.only_end_to_end:
+                if options.kafka:
+                    run_kafka_ingest(bench, spark, settings)
+            if not (options.only_end_to_end or options.ingest_only):
                 if options.end_to_end:
                     run_incremental(bench, spark, settings)
                     run_dbt_vs_handwritten(bench, spark)
@@ -527,7 +544,11 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
                 f"{stage} failed: {bench.results['error']} (what was measured before is in {saved})"
             ) from exc
     bench.results["peak_rss_mb"] = sampler.peaks_mb()
-    if options.end_to_end and options.compare_parquet and not options.only_end_to_end:
+    if (
+        options.end_to_end
+        and options.compare_parquet
+        and not (options.only_end_to_end or options.ingest_only)
+    ):
         if bench.results["table_format"] == "delta":
             stop_spark()  # its memory and metastore lock, before the comparison's own JVM starts
             try:
@@ -542,6 +563,8 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
     bench.results["results_json"] = str(report.write_results(bench.results, out))
     bench.results["chart_png"] = str(report.draw_chart(bench.results, sampler.samples, out / "bench.png"))
     report.write_results(bench.results, out)
-    # each scale's newest run, for docs/performance.md (bench/document.py)
-    (out / f"results-{options.scale_events}.json").write_text((out / "results.json").read_text())
+    # each scale's newest run, for docs/performance.md (bench/document.py); an ingest-only run
+    # measures two stages and would hide the scale's full run
+    if not options.ingest_only:
+        (out / f"results-{options.scale_events}.json").write_text((out / "results.json").read_text())
     return bench.results

@@ -1,8 +1,15 @@
-"""Debezium-style change feeds for users, products and orders, consistent with the clickstream.
+"""Debezium change feeds for users, products and orders, consistent with the clickstream.
 
 Every feed: a snapshot (`r`) or creates (`c`), several updates (`u`) to some keys, a few deletes
 (`d`), an LSN that increases with commit time, and delivery that is partly out of order or late.
 Orders follow their purchase events exactly (same order_id, user, total and currency).
+
+The envelope is the one Debezium 3.6's PostgreSQL connector writes (JSON, schemas off; real
+samples in tests/streaming/samples): the full `source` block, payload timestamps as ISO-8601 UTC
+strings with microseconds, and every snapshot row carrying the same LSN (the snapshot's position)
+with `source.snapshot` marking the first and last row. A later change may carry that same LSN, so
+an LSN orders a key's changes only together with the op (`r` first). Tombstones are not landed: a
+file sink has no line for a null Kafka value; they exist on the Kafka path, from Debezium itself.
 """
 
 from __future__ import annotations
@@ -59,28 +66,52 @@ def _changes(feed: str, versions: Versions, cfg: GenerateConfig, rng: np.random.
     before = jsonl.take(payload, np.where(has_before, np.arange(n) - 1, -1))
     # A delete carries the last state in `before` and null in `after`.
     after = pc.if_else(pa.array(op == DELETE), pa.scalar(None, pa.string()), payload)
-    # LSN: commit order, unique even for changes committed in the same millisecond.
-    commit = np.lexsort((entity, ts))
+    # LSN: commit order, unique for changes committed in the same millisecond, except that every
+    # snapshot row carries the snapshot's position (Debezium's `source.lsn` of an `r`).
+    snapshot = op == READ
+    commit = np.lexsort((entity, ts, ~snapshot))
     lsn = np.empty(n, dtype=np.int64)
-    sorted_ts = ts[commit]
-    new_ms = np.concatenate([[True], sorted_ts[1:] != sorted_ts[:-1]])
-    group_start = np.maximum.accumulate(np.where(new_ms, np.arange(n), 0))
-    lsn[commit] = sorted_ts * 1000 + (np.arange(n) - group_start)
+    streamed = commit[~snapshot[commit]]
+    sorted_ts = ts[streamed]
+    new_ms = np.concatenate([[True], sorted_ts[1:] != sorted_ts[:-1]])[: len(streamed)]
+    group_start = np.maximum.accumulate(np.where(new_ms, np.arange(len(streamed)), 0))
+    lsn[streamed] = sorted_ts * 1000 + (np.arange(len(streamed)) - group_start)
+    lsn[snapshot] = ts[snapshot].min() * 1000 if snapshot.any() else 0
+    marker = np.where(snapshot, "true", "false").astype(object)
+    snapshot_rows = commit[snapshot[commit]]
+    if len(snapshot_rows):
+        marker[snapshot_rows[0]] = "first_in_data_collection"
+        marker[snapshot_rows[-1]] = "last_in_data_collection"
     emitted_ms = ts + rng.integers(5, 2_000, size=n)
     received_ms = emitted_ms + np.where(rng.random(n) < 0.03, DAY_MS, 0)  # some arrive a day late
+    lsn_text = jsonl.number_text(lsn)
     lines = jsonl.concat(
         '{"before":',
         pc.fill_null(before, "null"),
         ',"after":',
         pc.fill_null(after, "null"),
-        f',"source":{{"version":"2.7.3.Final","connector":"postgresql","db":"shop","table":"{feed}","lsn":',
-        jsonl.number_text(lsn),
-        ',"ts_ms":',
+        ',"source":{"version":"3.6.1.Final","connector":"postgresql","name":"shop","ts_ms":',
         jsonl.number_text(ts),
-        '},"op":"',
+        ',"snapshot":"',
+        pa.array(marker.astype(str)),
+        '","db":"shop","sequence":"[null,\\"',
+        lsn_text,
+        '\\"]","ts_us":',
+        jsonl.number_text(ts * 1000),
+        ',"ts_ns":',
+        jsonl.number_text(ts * 1_000_000),
+        f',"schema":"public","table":"{feed}","txId":',
+        jsonl.number_text(lsn // 1000 % 1_000_000_000),
+        ',"lsn":',
+        lsn_text,
+        ',"xmin":null,"origin":null,"origin_lsn":null},"transaction":null,"op":"',
         pa.array(OPS[op]),
         '","ts_ms":',
         jsonl.number_text(emitted_ms),
+        ',"ts_us":',
+        jsonl.number_text(emitted_ms * 1000),
+        ',"ts_ns":',
+        jsonl.number_text(emitted_ms * 1_000_000),
         "}",
     )
     # Out-of-order delivery: a few changes overtake up to five neighbours in the log.
@@ -135,9 +166,9 @@ def user_changes(world: World, cfg: GenerateConfig, rng: np.random.Generator, st
             jsonl.string_field("email", emails),
             jsonl.string_field("full_name", jsonl.take(world.user_names, entity)),
             jsonl.string_field("country_code", jsonl.take(countries, world.user_country[entity])),
-            jsonl.string_field("signup_at", jsonl.iso_utc(world.user_signup_ms[entity])),
+            jsonl.string_field("signup_at", jsonl.iso_utc_micros(world.user_signup_ms[entity])),
             jsonl.raw_field("marketing_opt_in", jsonl.bool_text(opt_in)),
-            jsonl.string_field("updated_at", jsonl.iso_utc(updated_ms)),
+            jsonl.string_field("updated_at", jsonl.iso_utc_micros(updated_ms)),
         ]
     )
     return _changes("users", Versions(entity, ts, op, payload), cfg, rng)
@@ -207,7 +238,7 @@ def product_changes(world: World, cfg: GenerateConfig, rng: np.random.Generator,
             jsonl.raw_field("price", jsonl.number_text(price)),
             jsonl.string_field("currency", pa.array(np.full(len(entity), "USD"))),
             jsonl.raw_field("is_active", jsonl.bool_text(active)),
-            jsonl.string_field("updated_at", jsonl.iso_utc(ts)),
+            jsonl.string_field("updated_at", jsonl.iso_utc_micros(ts)),
         ]
     )
     return _changes("products", Versions(entity, ts, op, payload), cfg, rng)
@@ -250,8 +281,8 @@ def order_changes(
             jsonl.raw_field("order_total", jsonl.number_text(orders["total"][entity])),
             jsonl.string_field("currency", jsonl.take(pa.array(CURRENCIES), orders["currency"][entity])),
             jsonl.raw_field("item_count", jsonl.number_text(orders["quantity"][entity])),
-            jsonl.string_field("created_at", jsonl.iso_utc(created[entity])),
-            jsonl.string_field("updated_at", jsonl.iso_utc(ts)),
+            jsonl.string_field("created_at", jsonl.iso_utc_micros(created[entity])),
+            jsonl.string_field("updated_at", jsonl.iso_utc_micros(ts)),
         ]
     )
     return _changes("orders", Versions(entity, ts, op, payload), cfg, rng)

@@ -21,6 +21,17 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
+TARGETS = ("files", "postgres", "kafka")
+
+
+def _targets(text: str) -> list[str]:
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in TARGETS]
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose from {', '.join(TARGETS)} (comma-separated)")
+    return chosen
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     defaults = GenerateConfig()
     cmd = sub.add_parser(
@@ -43,6 +54,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--bot-share", type=float, default=defaults.bot_event_share)
     cmd.add_argument("--gzip", action="store_true", help="write .jsonl.gz files")
     cmd.add_argument("--out", default=None, help="landing directory (default: $LAKEHOUSE_HOME/landing)")
+    cmd.add_argument(
+        "--to",
+        type=_targets,
+        default=["files"],
+        help="files (the landing zone), postgres (the shop's history as real DML, captured by Debezium), "
+        "kafka (the clickstream topic); comma-separated, e.g. postgres,kafka (see `lakehouse-dev streaming`)",
+    )
     cmd.set_defaults(func=run_command)
 
 
@@ -62,10 +80,17 @@ def run_command(args: argparse.Namespace) -> int:
         bot_event_share=args.bot_share,
         gzip=args.gzip,
     )
-    out = args.out or Settings.from_env().landing_dir
-    result = generate_config(cfg, out)
-    print(describe(result))
-    print(json.dumps(result.as_dict(), indent=2, default=str))
+    sinks = [target for target in args.to if target != "files"]
+    if sinks:
+        from lakehouse_dev.generate import sinks as streaming_sinks
+
+        result = streaming_sinks.write(cfg, sinks)
+        print(describe(result))
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+    if "files" in args.to:
+        result = generate_config(cfg, args.out or Settings.from_env().landing_dir)
+        print(describe(result))
+        print(json.dumps(result.as_dict(), indent=2, default=str))
     return 0
 
 

@@ -23,6 +23,12 @@ def iso_utc(ms: np.ndarray) -> pa.Array:
     return pa.array(np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms", timezone="UTC"))
 
 
+def iso_utc_micros(ms: np.ndarray) -> pa.Array:
+    """Epoch milliseconds → `2026-03-02T10:15:30.123000Z`: how Debezium writes a timestamptz."""
+    micros = ms.astype("datetime64[ms]").astype("datetime64[us]")
+    return pa.array(np.char.add(np.datetime_as_string(micros, unit="us"), "Z"))
+
+
 def concat(*parts: pa.Array | str) -> pa.Array:
     """Element-wise concatenation; null if any part is null."""
     return pc.binary_join_element_wise(*parts, "", null_handling="emit_null")
