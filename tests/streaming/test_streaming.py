@@ -233,7 +233,7 @@ def assert_equal_to_postgres(stack: Stack, spark_reader: Any) -> dict[str, int]:
                 f"""
                 select a.{entity}_id from intermediate.int_{entity}_changes_historized a
                 join intermediate.int_{entity}_changes_historized b
-                  on a.{entity}_id = b.{entity}_id and a.version_lsn < b.version_lsn
+                  on a.{entity}_id = b.{entity}_id and a.version_number < b.version_number
                  and a.valid_from < coalesce(b.valid_to, timestamp'9999-12-31')
                  and b.valid_from < coalesce(a.valid_to, timestamp'9999-12-31')
                 """
