@@ -44,7 +44,7 @@ from lakehouse.ingest.bronze import (
     drift_report,
     quarantine_feed,
 )
-from lakehouse.ingest.topics import EVENTS_TOPIC, HOST, cdc_topic
+from lakehouse.ingest.topics import EVENTS_TOPIC, HOST, KafkaConnection, cdc_topic
 from lakehouse.spark import runtime_conf
 
 FEED_TOPICS = {"events": EVENTS_TOPIC, **{f"cdc_{feed}": cdc_topic(feed) for feed in CDC_FEEDS}}
@@ -98,7 +98,7 @@ def _with_kafka_columns(records: DataFrame, batch_id: int) -> DataFrame:
 def start_stream(
     spark: SparkSession,
     settings: Settings,
-    bootstrap: str,
+    connection: KafkaConnection,
     feed: str,
     topic: str,
     writer: Any,
@@ -107,7 +107,7 @@ def start_stream(
 ) -> StreamingQuery:
     records = (
         spark.readStream.format("kafka")
-        .option("kafka.bootstrap.servers", bootstrap)
+        .options(**connection.spark_options())
         .option("subscribe", topic)
         .option("startingOffsets", "earliest")
         .option("maxOffsetsPerTrigger", str(max_offsets))
@@ -139,13 +139,13 @@ class PartitionCounts:
 
 def partition_counts(
     spark: SparkSession,
-    bootstrap: str,
+    connection: KafkaConnection,
     database: str = tables.DATABASE,
     feed_topics: dict[str, str] = FEED_TOPICS,
 ) -> dict[str, PartitionCounts]:
     """`<topic>/<partition>` -> what Kafka holds and what bronze and quarantine hold from it."""
     found: dict[str, PartitionCounts] = {}
-    ends = topics.offsets(bootstrap, list(feed_topics.values()))
+    ends = topics.offsets(connection.bootstrap, list(feed_topics.values()), connection.options)
     rows = []
     for feed in feed_topics:
         loaded = spark.table(bronze_table(feed, database)).select(
@@ -229,19 +229,22 @@ class KafkaIngestResult(IngestResult):
 def ingest(
     spark: SparkSession,
     settings: Settings | None = None,
-    bootstrap: str | None = None,
+    connection: KafkaConnection | None = None,
     max_offsets_per_batch: int = MAX_OFFSETS_PER_BATCH,
     database: str = tables.DATABASE,
     feed_topics: dict[str, str] = FEED_TOPICS,
 ) -> KafkaIngestResult:
     """Ingest every record the feeds' topics hold that an earlier run has not; reconcile with Kafka.
 
-    `feed_topics` chooses the feeds and their topics (the benchmark reads its own events topic)."""
+    `connection` is the broker and client properties (default: LAKEHOUSE_KAFKA_BOOTSTRAP_SERVERS and
+    LAKEHOUSE_KAFKA_OPTIONS); `feed_topics` chooses the feeds and their topics (the benchmark reads
+    its own events topic)."""
     feeds = tuple(feed_topics)
     started = time.monotonic()
     settings = settings or Settings.from_env()
-    bootstrap = bootstrap or topics.bootstrap_servers()
-    topics.partitions(bootstrap)  # one clear line when the broker is down, before Spark retries
+    connection = connection or KafkaConnection.from_env()
+    # one clear line when the broker is down, before Spark retries
+    topics.partitions(connection.bootstrap, connection.options)
     fmt = table_format.resolve(settings)
     schema_changes = tables.ensure_bronze(spark, fmt.name, database)
     counts = {feed: FeedCounts() for feed in feeds}
@@ -255,7 +258,7 @@ def ingest(
             feed: start_stream(
                 spark,
                 settings,
-                bootstrap,
+                connection,
                 feed,
                 feed_topics[feed],
                 writer,
@@ -265,7 +268,7 @@ def ingest(
             for feed, writer in writers.items()
         }
         await_streams(queries)
-    partitions = partition_counts(spark, bootstrap, database, feed_topics)
+    partitions = partition_counts(spark, connection, database, feed_topics)
     reasons = Counter[str]()
     for row in (
         spark.table(f"{database}.{tables.QUARANTINE}")

@@ -26,6 +26,7 @@ DATABASE = "bench_kafka"
 def run_kafka_ingest(bench: Any, spark: SparkSession, settings: Settings) -> None:
     """Produce the generation's clickstream, then time its ingestion from Kafka into bronze."""
     from lakehouse.ingest import kafka
+    from lakehouse.ingest.topics import KafkaConnection
     from lakehouse_dev.generate.config import GenerateConfig
     from lakehouse_dev.generate.core import build
     from lakehouse_dev.generate.sinks import kafka as kafka_sink
@@ -53,7 +54,11 @@ def run_kafka_ingest(bench: Any, spark: SparkSession, settings: Settings) -> Non
         seconds, result = bench.timed(
             "ingest (kafka)",
             lambda: kafka.ingest(
-                spark, settings, config.bootstrap_servers, database=DATABASE, feed_topics={"events": TOPIC}
+                spark,
+                settings,
+                KafkaConnection(config.bootstrap_servers),  # the loopback broker started above
+                database=DATABASE,
+                feed_topics={"events": TOPIC},
             ),
         )
         if not result.reconciled:
