@@ -19,9 +19,10 @@ import pytest
 from lakehouse.config import project_dir
 from lakehouse.contracts.landing import MANIFEST_DIR
 from lakehouse.errors import LakehouseError
+from lakehouse.importer.behaviour import behaviour_figures, sessionize
 from lakehouse_dev.generate import GenerateConfig, GenerationResult, generate, parse_scale
 from lakehouse_dev.generate import reference as ref
-from lakehouse_dev.generate.behaviour import behaviour_figures, clickstream_frame, sessionize
+from lakehouse_dev.generate.behaviour import clickstream_frame
 from lakehouse_dev.generate.clickstream import generate_clickstream
 from lakehouse_dev.generate.landing import Progress, land_arrivals
 from lakehouse_dev.generate.world import build_world
