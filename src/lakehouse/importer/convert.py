@@ -63,15 +63,14 @@ def parse_timestamps(text: pd.Series, fmt: str, time_zone: str) -> pd.Series:
     does not exist (a clock change)."""
     if fmt in EPOCH_FORMATS:
         numbers = pd.to_numeric(text, errors="coerce")
-        return pd.to_datetime(numbers, unit=EPOCH_FORMATS[fmt], errors="coerce")
+        return pd.to_datetime(numbers, unit=EPOCH_FORMATS[fmt], errors="coerce").astype("datetime64[ns]")
     parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=False)
-    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
-        return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    try:
-        local = parsed.dt.tz_localize(time_zone, ambiguous="NaT", nonexistent="NaT")
-    except Exception as exc:  # an unknown zone name
-        raise LakehouseError(f"time zone {time_zone!r}: {exc}") from exc
-    return local.dt.tz_convert("UTC").dt.tz_localize(None)
+    if not isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        try:
+            parsed = parsed.dt.tz_localize(time_zone, ambiguous="NaT", nonexistent="NaT")
+        except Exception as exc:  # an unknown zone name
+            raise LakehouseError(f"time zone {time_zone!r}: {exc}") from exc
+    return parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
 
 
 def _drop(reasons: pd.Series, failed: pd.Series, reason: pd.Series | str) -> None:

@@ -84,8 +84,10 @@ def project_vars() -> dict[str, Any]:
 
 def _json_lines(frame: pd.DataFrame) -> pd.Series:
     """One compact JSON object per row (missing values as null)."""
+    if frame.empty:
+        return pd.Series([], index=frame.index, dtype=object)
     text = frame.to_json(orient="records", lines=True, force_ascii=False)
-    return pd.Series(text.splitlines() if text else [], index=frame.index, dtype=object)
+    return pd.Series(text.splitlines(), index=frame.index, dtype=object)
 
 
 def _iso(timestamps: pd.Series) -> pd.Series:
