@@ -50,7 +50,7 @@ MIN_USERS_TO_COMPARE = 30
 LIFT_METRICS = ("hit_rate", "ndcg")
 EVALUATION_SCHEMA = (
     "model_name string, is_baseline boolean, k int, eval_days int, first_eval_date date, "
-    "last_eval_date date, users_evaluated long, user_days long, "
+    "eval_date date, train_end_date date, users_evaluated long, user_days long, "
     "hit_rate double, hit_rate_low double, hit_rate_high double, "
     "recall double, recall_low double, recall_high double, "
     "ndcg double, ndcg_low double, ndcg_high double, coverage double, "
@@ -194,7 +194,8 @@ def summarise(results: list[DayResult], k: int, draws: int, details: dict[str, s
             "k": k,
             "eval_days": len(days),
             "first_eval_date": min(days),
-            "last_eval_date": max(days),
+            "eval_date": max(days),
+            "train_end_date": max(days) - dt.timedelta(days=1),
             "users_evaluated": int(values["user_id"].nunique()),
             "user_days": len(values),
             "coverage": float(pd.Series([result.coverage[model] for result in results]).mean()),

@@ -64,7 +64,7 @@ def quality_summary(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[st
         "reco_users_evaluated": reco["users_evaluated"],
         "reco_user_days": reco["user_days"],
         "reco_eval_days": reco["eval_days"],
-        "reco_eval_dates": [str(reco["first_eval_date"]), str(reco["last_eval_date"])],
+        "reco_eval_dates": [str(reco["first_eval_date"]), str(reco["eval_date"])],
         "reco_baselines": sorted(row["model_name"] for row in baselines),
     }
     for row in rows:
@@ -96,15 +96,19 @@ def quality_summary(rows: list[dict[str, Any]]) -> tuple[dict[str, Any], list[st
 
 
 def quality_line(summary: dict[str, Any]) -> str:
-    """The recommendation figures of a quality_summary in one line, as the run and the bench print them."""
-    best = summary.get("reco_best_baseline")
+    """The recommendation figures of a quality_summary in one line, as the run and the bench print
+    them (a summary from before the baselines names popularity, the only baseline then)."""
+    best = summary.get("reco_best_baseline", "popularity")
+    line = (
+        f"recommendations: hit-rate@10 {summary['reco_hit_rate_at_10']} vs best baseline {best} "
+        f"{summary.get(f'{best}_hit_rate_at_10')}"
+    )
     lift = summary.get("reco_lift_vs_best_baseline_hit_rate_at_10")
+    if lift is None:
+        return line
     low, high = summary.get("reco_lift_vs_best_baseline_hit_rate_at_10_ci", [None, None])
     days = f"{summary.get('reco_user_days')} user-days over {summary.get('reco_eval_days')} days"
-    return (
-        f"recommendations: hit-rate@10 {summary['reco_hit_rate_at_10']} vs best baseline {best} "
-        f"{summary.get(f'{best}_hit_rate_at_10')} (difference {lift}, 95% CI [{low}, {high}]; {days})"
-    )
+    return f"{line} (difference {lift}, 95% CI [{low}, {high}]; {days})"
 
 
 def evaluation_rows() -> list[dict[str, Any]] | None:
