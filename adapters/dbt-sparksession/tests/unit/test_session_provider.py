@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from dbt.adapters.exceptions import FailedToConnectError
 from dbt_common.context import get_invocation_context, set_invocation_context
-from dbt_common.exceptions import DbtRuntimeError
+from dbt_common.dataclass_schema import ValidationError
 
 from dbt.adapters.sparksession import session
 from dbt.adapters.sparksession.connections import SparkSessionCredentials, get_session
@@ -78,18 +78,18 @@ def test_the_provider_gets_the_targets_conf(provider_module: types.ModuleType) -
 
 
 def test_an_unknown_module_is_one_line() -> None:
-    with pytest.raises(DbtRuntimeError) as error:
+    with pytest.raises(session.SessionProviderError) as error:
         session.load_provider("no_such_provider_module")
-    assert error.value.msg == (
+    assert str(error.value) == (
         "session_provider 'no_such_provider_module' cannot be loaded: "
         "No module named 'no_such_provider_module'"
     )
 
 
 def test_an_unknown_attribute_is_one_line(provider_module: types.ModuleType) -> None:
-    with pytest.raises(DbtRuntimeError) as error:
+    with pytest.raises(session.SessionProviderError) as error:
         session.load_provider("fake_provider:NOPE")
-    assert error.value.msg == (
+    assert str(error.value) == (
         "session_provider 'fake_provider:NOPE' cannot be loaded: "
         "module 'fake_provider' has no attribute 'NOPE'"
     )
@@ -97,7 +97,7 @@ def test_an_unknown_attribute_is_one_line(provider_module: types.ModuleType) -> 
 
 def test_an_object_without_create_session_is_refused(provider_module: types.ModuleType) -> None:
     provider_module.NOT_A_PROVIDER = object()  # type: ignore[attr-defined]
-    with pytest.raises(DbtRuntimeError, match="has no create_session"):
+    with pytest.raises(session.SessionProviderError, match="has no create_session"):
         session.load_provider("fake_provider:NOT_A_PROVIDER")
 
 
@@ -106,9 +106,9 @@ def test_a_failing_prepare_is_one_line_in_the_profile_error(provider_module: typ
         raise ValueError("MY_FORMAT='orc' is unknown\nTraceback lines")
 
     provider_module.prepare = refuse  # type: ignore[attr-defined]
-    with pytest.raises(DbtRuntimeError) as error:
+    with pytest.raises(ValidationError) as error:  # what dbt reports as the profile's error
         SparkSessionCredentials.from_dict({"schema": "s", "session_provider": "fake_provider"})
-    assert error.value.msg == "MY_FORMAT='orc' is unknown"
+    assert error.value.message == "MY_FORMAT='orc' is unknown"
 
 
 def test_a_session_that_does_not_start_is_a_one_line_connection_error(

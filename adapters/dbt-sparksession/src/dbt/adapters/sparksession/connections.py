@@ -9,6 +9,7 @@ from dbt.adapters.contracts.connection import Connection, ConnectionState
 from dbt.adapters.exceptions import FailedToConnectError
 from dbt.adapters.spark.connections import SparkConnectionManager, SparkConnectionMethod, SparkCredentials
 from dbt.adapters.spark.session import Cursor, SessionConnectionWrapper
+from dbt_common.dataclass_schema import ValidationError
 from dbt_common.exceptions import DbtRuntimeError
 
 from dbt.adapters.sparksession import session
@@ -41,7 +42,11 @@ class SparkSessionCredentials(SparkCredentials):
         super().__post_init__()
         if self.session_provider:
             # before dbt renders dbt_project.yml, which may read what prepare() exports
-            session.prepare(self.session_provider)
+            try:
+                session.prepare(self.session_provider)
+            except session.SessionProviderError as exc:
+                # dbt reports it as 'Credentials in profile "p", target "t" invalid: <this line>'
+                raise ValidationError(str(exc)) from exc
 
     @property
     def type(self) -> str:
@@ -62,8 +67,8 @@ def get_session(credentials: SparkSessionCredentials) -> SparkSession:
     """This target's SparkSession from its provider; a failure is a one-line connection error."""
     try:
         return session.get_session(credentials.session_provider, credentials.session_conf())
-    except DbtRuntimeError as exc:
-        raise FailedToConnectError(exc.msg) from exc
+    except session.SessionProviderError as exc:
+        raise FailedToConnectError(str(exc)) from exc
 
 
 class SparkSessionConnectionManager(SparkConnectionManager):

@@ -29,13 +29,16 @@ from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dbt_common.context import try_get_invocation_context
-from dbt_common.exceptions import DbtRuntimeError
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DEFAULT_APP_NAME = "dbt"
 _lock = threading.Lock()
+
+
+class SessionProviderError(Exception):
+    """A provider that cannot be loaded, or that failed, said in one line."""
 
 
 @runtime_checkable
@@ -93,9 +96,9 @@ def load_provider(spec: str) -> SessionProvider:
         if attribute:
             provider = getattr(provider, attribute)
     except (ImportError, AttributeError) as exc:
-        raise DbtRuntimeError(f"session_provider {spec!r} cannot be loaded: {one_line(exc)}") from exc
+        raise SessionProviderError(f"session_provider {spec!r} cannot be loaded: {one_line(exc)}") from exc
     if not isinstance(provider, SessionProvider):
-        raise DbtRuntimeError(f"session_provider {spec!r} has no create_session(conf) function")
+        raise SessionProviderError(f"session_provider {spec!r} has no create_session(conf) function")
     return provider
 
 
@@ -108,7 +111,7 @@ def prepare(spec: str) -> None:
     try:
         variables = prepare_hook()
     except Exception as exc:
-        raise DbtRuntimeError(one_line(exc)) from exc
+        raise SessionProviderError(one_line(exc)) from exc
     if variables:
         export(dict(variables))
 
@@ -139,4 +142,4 @@ def get_session(spec: str | None, conf: dict[str, str]) -> SparkSession:
         try:
             return provider.create_session(dict(conf))
         except Exception as exc:
-            raise DbtRuntimeError(one_line(exc)) from exc
+            raise SessionProviderError(one_line(exc)) from exc
