@@ -21,8 +21,10 @@ def prepare() -> dict[str, str]:
     """The table format, decided before dbt renders dbt_project.yml, whose `+file_format` reads it.
 
     The adapter calls this when dbt reads the profile and exports what it returns, also to the
-    environment dbt's `env_var()` reads."""
-    return {table_format.ENV_RESOLVED: table_format.resolve(Settings.from_env()).name}
+    environment dbt's `env_var()` reads. The format is decided (and exported) once per process;
+    what is returned is the exported value, which a test may have pinned since."""
+    table_format.resolve(Settings.from_env())
+    return {table_format.ENV_RESOLVED: os.environ[table_format.ENV_RESOLVED]}
 
 
 def create_session(conf: dict[str, str]) -> SparkSession:
