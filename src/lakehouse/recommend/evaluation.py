@@ -259,9 +259,7 @@ def reusable_evaluation(
     The evaluation reads nothing but the events and the settings and is deterministic, so then
     computing it again would give the same rows.
     """
-    if previous is None or not {WATERMARK, SETTINGS_COLUMN, *EVALUATION_COLUMNS} <= set(
-        previous.columns
-    ):
+    if previous is None or not {WATERMARK, SETTINGS_COLUMN, *EVALUATION_COLUMNS} <= set(previous.columns):
         return None  # a first build, or a table from a version without these columns
     if events_built is None:
         return None

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from dbt.adapters.base import BaseRelation, PythonJobHelper
+from dbt.adapters.base import BaseRelation, PythonJobHelper, available
+from dbt.adapters.base.column import Column
 from dbt.adapters.spark.impl import SparkAdapter
-from dbt_common.exceptions import DbtConfigError
 
 from dbt.adapters.sparksession.connections import SparkSessionConnectionManager
 from dbt.adapters.sparksession.python_submissions import SessionPythonJobHelper
-from lakehouse import table_format
-from lakehouse.config import Settings
-from lakehouse.errors import LakehouseError
+
+# how the log line reporting columns added to an incremental model's table starts (see schema_change_line)
+SCHEMA_CHANGE_MARKER = "sparksession_schema_change "
 
 
 class SparkSessionAdapter(SparkAdapter):
     ConnectionManager = SparkSessionConnectionManager
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # dbt renders `file_format` while parsing, before any connection opens: decide it now.
-        try:
-            table_format.resolve(Settings.from_env())
-        except LakehouseError as exc:
-            raise DbtConfigError(str(exc)) from exc
-        super().__init__(*args, **kwargs)
+    @available
+    def schema_change_line(self, relation: BaseRelation, added_columns: list[Column]) -> str:
+        """`sparksession_schema_change {"table": "schema.table", "added": ["column", ...]}`.
+
+        Logged (info) when an incremental model adds columns to its table; a program running dbt
+        collects these from dbt's events (`JinjaLogInfo` messages starting with SCHEMA_CHANGE_MARKER)."""
+        table = f"{relation.schema}.{relation.identifier}"
+        return SCHEMA_CHANGE_MARKER + json.dumps({"table": table, "added": [c.name for c in added_columns]})
 
     def _get_columns_for_catalog(self, relation: BaseRelation) -> Iterable[dict[str, Any]]:
         """dbt-spark's catalog rows, with a Delta table's size, files, rows and version.

@@ -11,9 +11,7 @@ from dbt.tests.adapter.python_model.test_python_model import (
 from dbt.tests.adapter.python_model.test_spark import BasePySparkTests
 from dbt.tests.util import run_dbt
 
-from tests.adapter.conftest import FORMAT
-
-pytestmark = [pytest.mark.adapter, pytest.mark.spark]
+from sparksession_testing import IS_DELTA
 
 
 class TestPythonModels(BasePythonModelTests):
@@ -24,7 +22,7 @@ class TestPythonIncremental(BasePythonIncrementalTests):
     @pytest.fixture(scope="class")
     def project_config_update(self) -> dict[str, object]:
         # Parquet has no MERGE: the incremental Python model appends (Delta keeps dbt-spark's default)
-        strategy = "merge" if FORMAT.is_delta else "append"
+        strategy = "merge" if IS_DELTA else "append"
         return {"models": {"+incremental_strategy": strategy}}
 
 

@@ -1,9 +1,13 @@
-{#- How an incremental model meets a table built by an older version of it (dbt's
-    `on_schema_change`, `append_new_columns` for every model here): new columns are added to the
-    table and reported (`lakehouse_schema_change` log line, collected into run_summary.json); a
-    column whose type changed stops the model with one line naming it, since the rows already in
-    the table hold the old type. dbt's own macro would only log a type change and let the write
-    fail, or silently cast, later. -#}
+{#- dbt's `on_schema_change` for incremental models on this adapter.
+
+    Added columns are added to the table (`append_new_columns`, `sync_all_columns`), and each
+    applied change is reported in one info log line (adapter.schema_change_line):
+    `sparksession_schema_change {"table": ..., "added": [...]}`, which a program running dbt can
+    collect from dbt's events.
+    A column whose type changed stops the model with one line naming it, for every mode but
+    `ignore`: the rows already in the table hold the old type, and Spark can neither alter it in
+    place nor insert the new type without casting. dbt's own macro only logs a type change and
+    lets the write fail, or silently cast, later. -#}
 {% macro sparksession__process_schema_changes(on_schema_change, source_relation, target_relation) -%}
     {%- if on_schema_change == 'ignore' -%}
         {{ return({}) }}
@@ -27,7 +31,7 @@
             ) }}
         {%- endif -%}
         {%- do sync_column_schemas(on_schema_change, target_relation, changes) -%}
-        {{ log(lakehouse_schema_change_message(target_relation, changes['source_not_in_target']), info=true) }}
+        {{ log(adapter.schema_change_line(target_relation, changes['source_not_in_target']), info=true) }}
     {%- endif -%}
     {{ return(changes['source_columns']) }}
 {%- endmacro %}

@@ -1,16 +1,14 @@
-"""dbt's own adapter test suite (dbt-tests-adapter) against the `sparksession` plugin.
+"""dbt's own adapter test suite (dbt-tests-adapter) against the `sparksession` adapter.
 
-Every case runs in this process on the session-scoped SparkSession, in the table format the run
-resolved: Delta when its connector is installed (`make test`), Parquet in `make test`'s Parquet
-pass. Snapshots need Delta (dbt-spark MERGEs into the snapshot table): on Parquet they are skipped
-with the reason.
+Every case runs in this process on the SparkSession the adapter's default provider starts, in this
+run's table format (SPARKSESSION_TEST_FORMAT). Snapshots need Delta (dbt-spark MERGEs into the
+snapshot table): on Parquet they are skipped with the reason.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from dbt.tests.adapter.basic.test_adapter_methods import BaseAdapterMethod
 from dbt.tests.adapter.basic.test_base import BaseSimpleMaterializations
 from dbt.tests.adapter.basic.test_empty import BaseEmpty
@@ -24,15 +22,7 @@ from dbt.tests.adapter.basic.test_snapshot_timestamp import BaseSnapshotTimestam
 from dbt.tests.adapter.basic.test_validate_connection import BaseValidateConnection
 from dbt.tests.util import relation_from_name, run_dbt
 
-from tests.adapter.conftest import FORMAT
-
-pytestmark = [pytest.mark.adapter, pytest.mark.spark]
-
-NEEDS_DELTA = pytest.mark.skipif(
-    not FORMAT.is_delta,
-    reason="dbt-spark snapshots MERGE into the snapshot table, which needs Delta (or Iceberg/Hudi); "
-    f"this run is on {FORMAT.name}: {FORMAT.reason}",
-)
+from sparksession_testing import FORMAT, NEEDS_DELTA
 
 
 class TestSimpleMaterializations(BaseSimpleMaterializations):
@@ -43,7 +33,7 @@ class TestSimpleMaterializations(BaseSimpleMaterializations):
             rows = project.run_sql(
                 f"describe table extended {relation_from_name(project.adapter, name)}", fetch="all"
             )
-            assert {row[0]: row[1] for row in rows}.get("Provider") == FORMAT.name
+            assert {row[0]: row[1] for row in rows}.get("Provider") == FORMAT
 
 
 class TestSingularTests(BaseSingularTests):
