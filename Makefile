@@ -111,7 +111,7 @@ format: setup ## Apply ruff format and sqlfluff fixes
 	.ci/sqlfluff fix .
 
 docs: setup ## Generate the dbt docs site into target/ (after `make run`: the catalog reads the built tables)
-	$(BIN)/dbt docs generate --static --target $(TARGET)
+	$(BIN)/dbt docs generate --static --selector everything --target $(TARGET)
 
 serve-docs: setup ## Serve the docs site on http://127.0.0.1:$(DOCS_PORT) (runs `make docs` first if there is none)
 	@test -f "$(DOCS_DIR)/catalog.json" || $(MAKE) --no-print-directory docs

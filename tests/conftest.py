@@ -65,7 +65,7 @@ def built_project(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory)
         patch.setenv("DBT_TARGET_PATH", str(target))
         patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
         exit_code = run_with_sample(target="ci")
-        docs = dbt_runner.invoke(["docs", "generate", "--static"], "ci")
+        docs = dbt_runner.invoke(["docs", "generate", "--static", "--selector", "everything"], "ci")
     assert docs.success, "dbt docs generate failed"
     summary = json.loads((target / "run_summary.json").read_text())
     return BuiltProject(target=target, exit_code=exit_code, summary=summary)
