@@ -31,7 +31,7 @@ from pyspark.sql import SparkSession
 
 from lakehouse.spark import get_spark
 
-# dbt's adapter test suite (fixtures: project, adapter, dbt_profile_target, ...)
+# dbt's functional-test fixtures (project, adapter, dbt_profile_target, ...)
 pytest_plugins = ["dbt.tests.fixtures.project"]
 
 
@@ -65,7 +65,7 @@ def built_project(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory)
         patch.setenv("DBT_TARGET_PATH", str(target))
         patch.setenv("DBT_LOG_PATH", str(target.parent / "logs"))
         exit_code = run_with_sample(target="ci")
-        docs = dbt_runner.invoke(["docs", "generate", "--static"], "ci")
+        docs = dbt_runner.invoke(["docs", "generate", "--static", "--selector", "everything"], "ci")
     assert docs.success, "dbt docs generate failed"
     summary = json.loads((target / "run_summary.json").read_text())
     return BuiltProject(target=target, exit_code=exit_code, summary=summary)
@@ -82,5 +82,11 @@ def pipeline_target(tmp_path: os.PathLike[str], monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture(scope="class")
 def dbt_profile_target() -> dict[str, object]:
-    """Profile used by dbt's adapter test suite: the plugin's in-process session method."""
-    return {"type": "sparksession", "method": "session", "schema": "analytics", "threads": 1}
+    """Profile of the tests that run dbt on a throw-away project: the project's session, in-process."""
+    return {
+        "type": "sparksession",
+        "method": "session",
+        "session_provider": "lakehouse.dbt_session",
+        "schema": "analytics",
+        "threads": 1,
+    }

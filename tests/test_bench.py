@@ -264,7 +264,9 @@ def test_report_writes_json_table_and_chart(tmp_path: Path) -> None:
         "end_to_end_seconds": "not measured",
     }
     assert "fct_sessions" in table
-    assert "recommendations: hit-rate@10 0.109 vs popularity 0.0192 (156 users evaluated)" in table
+    assert (
+        "recommendations: hit-rate@10 0.109 vs best baseline popularity 0.0192 (156 users evaluated)" in table
+    )
     assert "  ingest                                 2.0       87%" in table.splitlines()
     assert "      floor: no new data / full refresh         0.51" in table.splitlines()
     assert "      longest SQL chain / full refresh          0.34" in table.splitlines()

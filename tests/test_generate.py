@@ -8,18 +8,24 @@ import itertools
 import json
 import shutil
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from lakehouse.config import project_dir
 from lakehouse.contracts.landing import MANIFEST_DIR
 from lakehouse.errors import LakehouseError
+from lakehouse.importer.behaviour import behaviour_figures, sessionize
 from lakehouse_dev.generate import GenerateConfig, GenerationResult, generate, parse_scale
 from lakehouse_dev.generate import reference as ref
+from lakehouse_dev.generate.behaviour import clickstream_frame
+from lakehouse_dev.generate.clickstream import generate_clickstream
 from lakehouse_dev.generate.landing import Progress, land_arrivals
+from lakehouse_dev.generate.world import build_world
 
 SCALE, DAYS, SEED = 8_000, 3, 11
 
@@ -309,3 +315,43 @@ def test_progress_in_a_log_is_a_line_per_ten_percent(capsys: pytest.CaptureFixtu
     assert lines[-1] == "  generate: 1,000/1,000 lines (100%)"
     assert len(lines) == 10
     assert "\r" not in "".join(lines)
+
+
+def test_behaviour_figures_by_hand() -> None:
+    events = pd.DataFrame(
+        [
+            ("v1", 1, "product_view", 10, 0),
+            ("v1", 2, "product_view", 10, 100),  # v1 comes back for 10 in a later session ...
+            ("v1", 2, "add_to_cart", 10, 101),
+            ("v1", 2, "purchase", 10, 102),  # ... and buys it
+            ("v1", 3, "product_view", 11, 200),
+            ("v1", 3, "add_to_cart", 11, 201),
+            ("v1", 3, "purchase", 11, 202),  # viewed in the same session only
+            ("v1", 4, "purchase", 10, 300),  # buys 10 again
+            ("v2", 5, "purchase", 12, 50),  # never viewed
+        ],
+        columns=["visitor_id", "session_id", "event_type", "product_id", "event_ts"],
+    )
+    figures = behaviour_figures(events)
+    assert figures["purchases"] == 4
+    assert figures["purchase_per_cart"] == 2.0
+    assert figures["purchase_after_view"] == 0.75
+    assert figures["purchase_after_earlier_session_view"] == 0.5
+    assert figures["purchase_repeats_earlier_purchase"] == 0.25
+    assert list(sessionize(np.array([1, 1, 1, 2]), np.array([0, 1_800_000, 3_600_001, 0]))) == [1, 1, 2, 3]
+
+
+def test_behaviour_is_calibrated_to_public_logs() -> None:
+    """Funnel ratios inside the ranges published for public e-commerce logs, and the consideration
+    and repeat purchase the docs assume where nothing is published (docs/recommendations.md)."""
+    cfg = GenerateConfig(scale_events=200_000, days=14, seed=5)
+    rng = np.random.default_rng(cfg.seed)
+    start_ms = int(datetime.combine(cfg.start_date, datetime.min.time(), UTC).timestamp() * 1000)
+    clicks = generate_clickstream(build_world(cfg, rng, start_ms), cfg, rng, start_ms)
+    figures = behaviour_figures(clickstream_frame(clicks))
+    assert 0.023 <= figures["cart_per_view"] <= 0.087  # REES46 2.3% .. OTTO 8.7%
+    assert 0.302 <= figures["purchase_per_cart"] <= 0.364  # OTTO 30.2% .. Taobao 36.4%
+    assert 0.0084 <= figures["purchase_per_view"] <= 0.026  # RetailRocket 0.84% .. OTTO 2.6%
+    assert figures["purchase_after_view"] == 1.0  # every purchase is viewed first
+    assert 0.25 <= figures["purchase_after_earlier_session_view"] <= 0.40  # assumed (not published)
+    assert 0.03 <= figures["purchase_repeats_earlier_purchase"] <= 0.15  # assumed (Tmall merchant level 6.1%)

@@ -31,12 +31,6 @@ EXPRESSIONS = {
     "vacuum": "delta_vacuum_sql(api.Relation.create(schema='marts', identifier='fct_events'), 168)",
     "optimize_all": "optimize_delta_tables(dry_run=true)",
     "vacuum_all": "vacuum_delta_tables(dry_run=true)",
-    "merge_with_deletes": "lakehouse_merge_sql(api.Relation.create(schema='intermediate',"
-    " identifier='int_user_changes_applied'), api.Relation.create(identifier='src'), 'user_id',"
-    " 'DBT_INTERNAL_SOURCE.is_deleted',"
-    " 'DBT_INTERNAL_SOURCE.last_change_lsn >= DBT_INTERNAL_DEST.last_change_lsn')",
-    "merge_composite_key": "lakehouse_merge_sql(api.Relation.create(schema='s', identifier='t'),"
-    " api.Relation.create(identifier='src'), ['a', 'b'], 'DBT_INTERNAL_SOURCE.gone')",
     "hash_pii": "hash_pii('ip_address')",
     "watermark": "incremental_watermark()",
     "dates_to_rebuild": "dates_to_rebuild(ref('stg_clickstream__events'))",
@@ -50,8 +44,8 @@ EXPRESSIONS = {
 def render_all(file_format: str, target_dir: Path) -> dict[str, str]:
     """Render every expression with LAKEHOUSE_FILE_FORMAT=`file_format`; name -> rendered text."""
     inline = "\n".join(f"{MARKER}{name}\n{{{{ {expr} }}}}" for name, expr in EXPRESSIONS.items())
-    # the adapter resolves (and exports) the format once per process: resolve it now, so the
-    # adapter's own call is answered from the cache, then pin the exported value this render is about
+    # the session provider's prepare() resolves (and exports) the format once per process: resolve it
+    # now, so its call is answered from the cache, then pin the exported value this render is about
     table_format.resolve(Settings.from_env())
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DBT_TARGET_PATH", str(target_dir / "target"))
@@ -119,30 +113,6 @@ def test_maintenance_targets_the_models_that_ask_for_it(delta: dict[str, str]) -
 def test_maintenance_is_a_no_op_on_parquet(parquet: dict[str, str]) -> None:
     assert parquet["optimize_all"] == "[]"
     assert parquet["vacuum_all"] == "[]"
-
-
-@pytest.mark.spark
-def test_merge_deletes_before_it_updates_and_never_inserts_a_delete(delta: dict[str, str]) -> None:
-    sql = delta["merge_with_deletes"]
-    assert sql.startswith("merge into intermediate.int_user_changes_applied as DBT_INTERNAL_DEST using src")
-    assert "on DBT_INTERNAL_SOURCE.user_id = DBT_INTERNAL_DEST.user_id" in sql
-    clauses = re.findall(r"when [^w]*?then (?:delete|update set \*|insert \*)", sql)
-    assert clauses == [
-        "when matched and (DBT_INTERNAL_SOURCE.is_deleted) then delete",
-        "when matched and (DBT_INTERNAL_SOURCE.last_change_lsn >= DBT_INTERNAL_DEST.last_change_lsn)"
-        " then update set *",
-        "when not matched and not (DBT_INTERNAL_SOURCE.is_deleted) then insert *",
-    ]
-
-
-@pytest.mark.spark
-def test_merge_joins_on_every_key_column(delta: dict[str, str]) -> None:
-    sql = delta["merge_composite_key"]
-    on_clause = (
-        "on DBT_INTERNAL_SOURCE.a = DBT_INTERNAL_DEST.a and DBT_INTERNAL_SOURCE.b = DBT_INTERNAL_DEST.b"
-    )
-    assert on_clause in sql
-    assert "when matched then update set *" in sql  # no update condition given
 
 
 @pytest.mark.spark

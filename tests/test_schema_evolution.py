@@ -44,7 +44,7 @@ def carry_new_field(text: str, suffix: str) -> str:
         line = lines[index]
         out.append(line)
         index += 1
-        if suffix == ".sql" and re.fullmatch(r"\s*\w+\.app_version,\n", line):
+        if suffix == ".sql" and re.fullmatch(r"\s*(\w+\.)?app_version,\n", line):
             out.append(line.replace("app_version", NEW_FIELD))
         elif suffix == ".yml" and line.strip() == "- name: app_version":
             indent = len(line) - len(line.lstrip())
@@ -54,7 +54,8 @@ def carry_new_field(text: str, suffix: str) -> str:
                 out.append(lines[index])
                 index += 1
             out.extend(
-                b.replace("app_version", NEW_FIELD).replace("Tracker version", "Page title") for b in block
+                b.replace("{{ doc('app_version') }}", "Page title.").replace("app_version", NEW_FIELD)
+                for b in block
             )
     return "".join(out)
 
@@ -150,7 +151,7 @@ def test_a_changed_column_type_stops_the_model_with_one_line_naming_it(
 ) -> None:
     model = evolved_project / "models/staging/clickstream/stg_clickstream__events.sql"
     model.write_text(
-        model.read_text().replace("ranked.quantity,", "cast(ranked.quantity as string) as quantity,")
+        model.read_text().replace("        quantity,\n", "        cast(quantity as string) as quantity,\n")
     )
     outcome = dbt_runner.invoke(["run", "--select", "stg_clickstream__events"], "ci")
     assert not outcome.success

@@ -96,6 +96,9 @@ def test_sqlfluff_flags_style_in_a_dbt_model_without_booting_the_metastore(tmp_p
             shutil.copy2(source, project / name)
     (project / ".venv").symlink_to(BIN.parent)
     (project / "models").mkdir()
+    # the seeds' yml uses doc blocks kept beside the models
+    for doc_blocks in (ROOT / "models").rglob("*.md"):
+        shutil.copy2(doc_blocks, project / "models" / doc_blocks.name)
     (project / "models" / "clean_model.sql").write_text(CLEAN_MODEL)
     (project / "models" / "dirty_model.sql").write_text(DIRTY_MODEL)
     lint_home = tmp_path / "lint-home"

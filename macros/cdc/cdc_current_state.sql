@@ -7,7 +7,8 @@
     incremental (Delta MERGE) runs only keys with newly arrived changes are recomputed, but
     always from their *whole* change history, so a stale update that arrives after a delete
     cannot resurrect the row. Delete rows are emitted only then (`is_deleted`), for the MERGE
-    to delete them (see lakehouse_merge_sql); a full build drops them.
+    to delete them (`merge_delete_condition`, a config of the sparksession adapter's MERGE); a full
+    build drops them.
 
     changes: relation of staged changes (columns: key, change_lsn, changed_at, is_deleted,
              _ingested_at and the payload columns)

@@ -1,6 +1,6 @@
 """item_similarity: top-K co-occurrence neighbours per product (thin wrapper over lakehouse.recommend)."""
 
-from lakehouse.recommend.recommender import RecommenderParams
+from lakehouse.recommend.params import RecommenderParams
 from lakehouse.recommend.similarity import item_similarity
 
 

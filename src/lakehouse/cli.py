@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from lakehouse import __version__, connectors
 from lakehouse.errors import LakehouseError
@@ -63,6 +64,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from lakehouse.run.steps import validate_step
 
     return pipeline.run(target=args.target, steps=[("validate", validate_step)])
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from lakehouse.config import Settings
+    from lakehouse.importer.core import describe, import_log
+    from lakehouse.importer.mapping import load_mapping
+
+    mapping = load_mapping(args.mapping)
+    result = import_log(args.source, mapping, Path(args.out or Settings.from_env().landing_dir))
+    print(describe(result))
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+    return 0
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
@@ -131,6 +145,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="micro-batch size in files (default: up to 512 MiB of landed files per batch)",
     )
     ingest.set_defaults(func=_cmd_ingest)
+
+    from lakehouse.importer.mapping import PRESETS_DIR
+
+    presets = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yml")))
+    log_import = sub.add_parser(
+        "import",
+        help="map a CSV or Parquet event log to the event contract and land it for `lakehouse ingest`",
+        description="Re-importing the same file with the same mapping is a no-op. Rows that do not map are "
+        "counted by reason; `lakehouse ingest` and dbt then run as on generated data.",
+    )
+    log_import.add_argument("source", type=Path, help="the log: a .csv or .parquet file")
+    log_import.add_argument(
+        "--mapping", required=True, help=f"a mapping file (YAML or JSON) or a preset: {presets}"
+    )
+    log_import.add_argument(
+        "--out", default=None, help="landing directory (default: $LAKEHOUSE_HOME/landing)"
+    )
+    log_import.add_argument("--json", action="store_true", help="also print the whole result as JSON")
+    log_import.set_defaults(func=_cmd_import)
 
     validate = sub.add_parser(
         "validate",

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dbt.adapters.sparksession import SCHEMA_CHANGE_MARKER
+
 from lakehouse.checks import CRITICAL, ERROR, FAIL, SOURCE_DBT, CheckResult
 from lakehouse.config import project_dir
 from lakehouse.errors import LakehouseError
 
-# what `lakehouse_schema_change_message` (macros/schema_changes/) logs when a model's table gains columns
-SCHEMA_CHANGE_MARKER = "lakehouse_schema_change "
 # dbt's first line of a node error names only the kind and the node ("Compilation Error in model x
 # (path)"); the line after it says what happened
 _ERROR_HEADINGS = ("Compilation Error in", "Runtime Error in", "Database Error in", "Error in")
@@ -28,7 +28,9 @@ class DbtOutcome:
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     failed: list[CheckResult] = field(default_factory=list)  # failed tests and nodes in error
     warnings: list[str] = field(default_factory=list)  # tests that found rows but only warn
-    schema_changes: dict[str, list[str]] = field(default_factory=dict)  # table -> columns added
+    # table -> columns added, from the line the sparksession adapter logs for each incremental
+    # model whose table changed (starting with SCHEMA_CHANGE_MARKER)
+    schema_changes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[str]:

@@ -213,7 +213,7 @@ def test_python_models_on_thrift_fail_with_a_clear_message(
         _env(cluster_home, target),
     )
     assert done.returncode != 0
-    assert "needs a session target (local, ci or cluster)" in done.stdout
+    assert "needs a session target (`method: session`)" in done.stdout
 
 
 def test_beeline_queries_a_mart(

@@ -15,6 +15,7 @@ import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,38 @@ COUNTED_BY = "lakehouse ingest"  # `counted_by` of a manifest ingestion wrote fo
 def manifest_path(landing: Path, relative: Path) -> Path:
     """Where the manifest of `<landing>/<relative>` lives."""
     return landing / MANIFEST_DIR / relative.parent / f"{relative.name}.json"
+
+
+def land_file(
+    landing: Path,
+    feed: str,
+    arrival: date,
+    name: str,
+    data: bytes,
+    lines: int,
+    malformed: int,
+    generation: str,
+) -> dict[str, object]:
+    """Write one landed file, `<landing>/<feed>/arrival_date=<day>/<name>`, and its manifest (the
+    line count ingestion reconciles to); returns the manifest. Shared by every producer in the
+    project: the sample generator and `lakehouse import`."""
+    relative = Path(feed) / f"arrival_date={arrival:%Y-%m-%d}" / name
+    path = landing / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    manifest: dict[str, object] = {
+        "feed": feed,
+        "file": relative.as_posix(),
+        "arrival_date": arrival.isoformat(),
+        "lines": lines,
+        "malformed_lines": malformed,
+        "bytes": len(data),
+        "generation": generation,
+    }
+    written = manifest_path(landing, relative)
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
 
 
 def landed_files(landing: Path, feed: str) -> Iterator[Path]:

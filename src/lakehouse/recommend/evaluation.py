@@ -1,96 +1,253 @@
-"""Offline evaluation by time split: train on every day but the last, score on the last day's purchases."""
+"""Offline evaluation over several consecutive days, each predicted from what came before it.
+
+For each evaluation day d (the newest `days` dates with at least `min_buyers` buyers):
+  * every model sees only events before d; the day's buyers are scored on what they bought on d;
+  * the recommender's blend is fit on the `blend_training_days` dates with buyers before d, each
+    with its own cut-off (features from events before that date, labels its purchases);
+  * ALS's hyper-parameters are chosen once, on the date before the first evaluation day (a small
+    validation split), by NDCG@k.
+Metrics per (user, day) are pooled over the days; 95% intervals come from a bootstrap that
+resamples users with all their days; differences between models are paired.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from lakehouse.features.events import (
-    WATERMARK,
-    human_events,
-    latest_event_ts,
-    micros_timestamp,
-    newest_micros,
+from lakehouse.features.events import WATERMARK, micros_timestamp, newest_micros
+from lakehouse.recommend.als import AlsParams, als_scores, fit_als, implicit_ratings
+from lakehouse.recommend.history import known_user_events
+from lakehouse.recommend.metrics import PER_USER_METRICS, cluster_bootstrap, coverage, per_user_metrics
+from lakehouse.recommend.models import (
+    Snapshot,
+    excluded,
+    fit_on,
+    recommend_blend,
+    recommend_item_to_item,
+    recommend_popularity,
+    recommend_recent,
+    recommend_scored,
 )
-from lakehouse.recommend.recommender import (
-    NO_NEIGHBOURS,
-    POPULAR_LIMIT,
-    RecommenderParams,
-    category_popularity,
-    neighbour_table,
-    popular_products,
-    product_popularity,
-    recommend_in_buckets,
-    user_interest,
-)
-from lakehouse.recommend.similarity import item_similarity
+from lakehouse.recommend.params import EvaluationParams, RecommenderParams
+from lakehouse.recommend.snapshots import EVENT_COLUMNS, buyers_per_day, days_before, take_snapshots
 
-MODEL_RECOMMENDER = "item_similarity"
+MODEL_RECOMMENDER = "recommender"
 MODEL_POPULARITY = "popularity"
-# Below this many evaluated users a hit-rate comparison is noise (one buyer moves it by several
-# points): the evaluation day needs this many buyers, and the run gates on the figures only then.
+MODEL_RECENT = "recent_interest"
+MODEL_ITEM_TO_ITEM = "item_to_item"
+MODEL_ALS = "als"
+BASELINES = (MODEL_POPULARITY, MODEL_RECENT, MODEL_ITEM_TO_ITEM, MODEL_ALS)
+MODELS = (MODEL_RECOMMENDER, *BASELINES)
+# Below this many evaluated (user, day) pairs a comparison is noise: reported, not gated
 MIN_USERS_TO_COMPARE = 30
+LIFT_METRICS = ("hit_rate", "ndcg")
 EVALUATION_SCHEMA = (
-    "model_name string, k int, users_evaluated long, hit_rate double, recall double, "
-    "train_end_date date, eval_date date"
+    "model_name string, is_baseline boolean, k int, eval_days int, first_eval_date date, "
+    "eval_date date, train_end_date date, users_evaluated long, user_days long, "
+    "hit_rate double, hit_rate_low double, hit_rate_high double, "
+    "recall double, recall_low double, recall_high double, "
+    "ndcg double, ndcg_low double, ndcg_high double, coverage double, "
+    "hit_rate_lift double, hit_rate_lift_low double, hit_rate_lift_high double, "
+    "ndcg_lift double, ndcg_lift_low double, ndcg_lift_high double, model_detail string"
 )
 EVALUATION_COLUMNS = [field.split()[0] for field in EVALUATION_SCHEMA.split(", ")]
-# what makes two evaluations of the same events the same: the recommender's knobs and k
+# what makes two evaluations of the same events the same: the recommender's and evaluation's knobs
 SETTINGS_COLUMN = "settings"
 
 
-def ranking_metrics(recommended: pd.DataFrame, relevant: pd.DataFrame, k: int) -> tuple[int, float, float]:
-    """(users evaluated, hit_rate@k, recall@k) over the users that have relevant items.
+@dataclass
+class DayResult:
+    """One evaluation day: per-user metrics and catalogue coverage of every model."""
 
-    hit_rate: share of those users with at least one relevant item in their top k; recall: mean over
-    those users of (relevant items in the top k) / (relevant items). A user without
-    recommendations counts as a miss.
-    """
-    truth = relevant.dropna(subset=["user_id", "product_id"])[["user_id", "product_id"]].drop_duplicates()
-    if truth.empty:
-        return 0, float("nan"), float("nan")
-    top = recommended.loc[recommended["rank"] <= k, ["user_id", "product_id"]].drop_duplicates()
-    hits = truth.merge(top, on=["user_id", "product_id"], how="left", indicator=True)
-    hits["hit"] = hits["_merge"].eq("both")
-    per_user = hits.groupby("user_id")["hit"].agg(["sum", "size"])
-    hit_rate = float((per_user["sum"] > 0).mean())
-    recall = float((per_user["sum"] / per_user["size"]).mean())
-    return len(per_user), hit_rate, recall
+    day: dt.date
+    per_user: pd.DataFrame  # model, day, user_id, hit_rate, recall, ndcg
+    coverage: dict[str, float]
 
 
-def last_day_split(
-    events: DataFrame, min_buyers: int = MIN_USERS_TO_COMPARE
-) -> tuple[dt.date, DataFrame, DataFrame]:
-    """(evaluation day, events before it, that day's non-bot purchases as (user_id, product_id)).
+def evaluation_days(buyers: pd.DataFrame, evaluation: EvaluationParams) -> list[dt.date]:
+    """The newest `evaluation.days` dates with at least `min_buyers` buyers, oldest first. The newest
+    dates can hold only a few events (sessions running past midnight, clocks running ahead: on the
+    1M bench data the newest date had 43 events and one buyer), so they are skipped. Without such a
+    date, the newest date with a buyer (too few users to compare: reported, not gated)."""
+    days = days_before(buyers, None, evaluation.days, evaluation.min_buyers)
+    return days or days_before(buyers, None, 1)
 
-    The evaluation day is the newest date with at least `min_buyers` non-bot buyers. The newest
-    dates can hold only a few events (sessions running past midnight, clocks running ahead): on the
-    1M bench data the newest date had 43 events and one buyer, against ~150 on a whole day. Without
-    such a date it is the newest date with a non-bot purchase (too few users to compare, so the run
-    reports the figures without gating on them), and without any purchase the newest event's date.
-    """
-    event_date = sf.to_date("event_ts")
-    human_purchases = human_events(events).where(
-        (sf.col("event_type") == "purchase") & sf.col("product_id").isNotNull()
+
+def als_grid(evaluation: EvaluationParams) -> list[AlsParams]:
+    return [
+        AlsParams(rank=int(rank), reg_param=reg, alpha=alpha, max_iter=evaluation.als_max_iter)
+        for rank, reg, alpha in itertools.product(
+            evaluation.als_ranks, evaluation.als_reg_params, evaluation.als_alphas
+        )
+    ]
+
+
+class Evaluation:
+    """The evaluation's state on one set of events: the snapshots of every day it needs (evaluation
+    days, the blend's training days before each, ALS's validation day), taken at once."""
+
+    def __init__(
+        self, spark: SparkSession, events: DataFrame, params: RecommenderParams, evaluation: EvaluationParams
+    ) -> None:
+        self.spark, self.params, self.evaluation = spark, params, evaluation
+        self.events = events.select(*EVENT_COLUMNS).persist()
+        self.known = known_user_events(self.events).persist()
+        self.buyers = buyers_per_day(self.known)
+        self.snapshots: dict[dt.date, Snapshot] = {}
+
+    def training_days(self, day: dt.date) -> list[dt.date]:
+        return days_before(self.buyers, day, self.params.blend_training_days)
+
+    def validation_day(self, first_day: dt.date) -> dt.date | None:
+        before = days_before(self.buyers, first_day, 1)
+        return before[0] if before else None
+
+    def take_snapshots(self, days: list[dt.date]) -> None:
+        """The snapshots of the evaluation `days` and of every day they train on or validate with."""
+        needed = set(days) | {v for day in days for v in self.training_days(day)}
+        validation = self.validation_day(min(days))
+        needed |= {validation} if validation else set()
+        self.snapshots = take_snapshots(self.spark, self.events, self.known, sorted(needed), self.params)
+
+    def close(self) -> None:
+        self.known.unpersist()
+        self.events.unpersist()
+
+    def als_recommendations(self, snapshot: Snapshot, als: AlsParams) -> pd.DataFrame:
+        train = self.known.where(sf.to_date("event_ts") < sf.lit(snapshot.day))
+        factors = fit_als(self.spark, implicit_ratings(train), als, list(snapshot.users))
+        scores = als_scores(factors, snapshot.users, excluded(snapshot.history, self.params), self.params.n)
+        return recommend_scored(scores, snapshot.history, snapshot.users, snapshot.catalogue, self.params)
+
+    def tune_als(self, first_day: dt.date) -> tuple[AlsParams, str]:
+        """The grid point with the best NDCG@k on the date before `first_day` (the first when there
+        is none), and a line saying what was tried."""
+        grid = als_grid(self.evaluation)
+        validation = self.validation_day(first_day)
+        if validation is None or len(grid) == 1:
+            return grid[0], f"{grid[0].describe()} (not tuned: no validation day)"
+        snapshot = self.snapshots[validation]
+        tried = []
+        for als in grid:
+            recommended = self.als_recommendations(snapshot, als)
+            ndcg = per_user_metrics(recommended, snapshot.truth, self.evaluation.k)["ndcg"].mean()
+            tried.append((float(ndcg), als))
+        best_ndcg, best = max(tried, key=lambda item: item[0])
+        return (
+            best,
+            f"{best.describe()} (validation NDCG@{self.evaluation.k} {best_ndcg:.4f} on {validation})",
+        )
+
+    def evaluate_day(self, day: dt.date, als: AlsParams) -> tuple[DayResult, str]:
+        """Every model on one evaluation day, and how the blend was fit for it."""
+        snapshot = self.snapshots[day]
+        training = [self.snapshots[v] for v in self.training_days(day)]
+        weights = fit_on(training, self.params)
+        history, users, catalogue = snapshot.history, snapshot.users, snapshot.catalogue
+        models: dict[str, Callable[[], pd.DataFrame]] = {
+            MODEL_RECOMMENDER: lambda: recommend_blend(
+                history, users, catalogue, weights, snapshot.as_of, self.params
+            ),
+            MODEL_POPULARITY: lambda: recommend_popularity(history, users, catalogue, self.params),
+            MODEL_RECENT: lambda: recommend_recent(history, users, catalogue, self.params),
+            MODEL_ITEM_TO_ITEM: lambda: recommend_item_to_item(history, users, catalogue, self.params),
+            MODEL_ALS: lambda: self.als_recommendations(snapshot, als),
+        }
+        per_user, covered = [], {}
+        for name, recommend in models.items():
+            recommended = recommend()
+            scored = per_user_metrics(recommended, snapshot.truth, self.evaluation.k)
+            per_user.append(scored.assign(model=name, day=day))
+            covered[name] = coverage(recommended, catalogue.size, self.evaluation.k)
+        fit = "fitted" if weights.fitted else "fallback weights"
+        bought = f"{weights.positives} bought of {weights.examples} candidates"
+        note = f"{day}: {fit} on {len(training)} days, {bought}"
+        return DayResult(day, pd.concat(per_user, ignore_index=True), covered), note
+
+
+def summarise(results: list[DayResult], k: int, draws: int, details: dict[str, str]) -> pd.DataFrame:
+    """One row per model (EVALUATION_COLUMNS): metrics pooled over all (user, day) rows with their
+    bootstrap intervals, mean coverage over the days, and the recommender's lift over the model
+    (recommender - model, paired per (user, day)); the lift is null on the recommender's row."""
+    per_user = pd.concat([result.per_user for result in results], ignore_index=True)
+    wide = per_user.pivot_table(
+        index=["user_id", "day"], columns="model", values=list(PER_USER_METRICS), aggfunc="first"
     )
-    buyers = human_purchases.groupBy(event_date.alias("day")).agg(sf.count_distinct("user_id").alias("n"))
-    newest = buyers.agg(sf.max(sf.when(sf.col("n") >= min_buyers, sf.col("day"))), sf.max("day")).first()
-    days = [day for day in (newest or []) if day is not None]
-    last_day = days[0] if days else latest_event_ts(events).date()
-    train = events.where(event_date < sf.lit(last_day))
-    purchased = (
-        human_purchases.where(event_date == sf.lit(last_day)).select("user_id", "product_id").distinct()
-    )
-    return last_day, train, purchased
+    columns = {f"{metric}:{model}": wide[(metric, model)] for metric in PER_USER_METRICS for model in MODELS}
+    for metric, model in itertools.product(LIFT_METRICS, BASELINES):
+        columns[f"{metric}_lift:{model}"] = wide[(metric, MODEL_RECOMMENDER)] - wide[(metric, model)]
+    values = pd.DataFrame(columns).reset_index()
+    estimates = cluster_bootstrap(values, list(columns), draws=draws)
+    days = [result.day for result in results]
+    rows = []
+    for model in MODELS:
+        row: dict[str, object] = {
+            "model_name": model,
+            "is_baseline": model in BASELINES,
+            "k": k,
+            "eval_days": len(days),
+            "first_eval_date": min(days),
+            "eval_date": max(days),
+            "train_end_date": max(days) - dt.timedelta(days=1),
+            "users_evaluated": int(values["user_id"].nunique()),
+            "user_days": len(values),
+            "coverage": float(pd.Series([result.coverage[model] for result in results]).mean()),
+            "model_detail": details.get(model),
+        }
+        for metric in PER_USER_METRICS:
+            estimate = estimates[f"{metric}:{model}"]
+            row.update(
+                {metric: estimate.mean, f"{metric}_low": estimate.low, f"{metric}_high": estimate.high}
+            )
+        for metric in LIFT_METRICS:
+            lift = estimates.get(f"{metric}_lift:{model}")
+            row.update(
+                {
+                    f"{metric}_lift": lift.mean if lift else None,
+                    f"{metric}_lift_low": lift.low if lift else None,
+                    f"{metric}_lift_high": lift.high if lift else None,
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)[EVALUATION_COLUMNS]
 
 
-def evaluation_settings(params: RecommenderParams, k: int) -> str:
-    """The knobs an evaluation ran with, as one readable string: `category_weight=30.0 ... top_k=20`."""
-    return " ".join(f"{name}={value}" for name, value in sorted({**asdict(params), "k": k}.items()))
+def run_evaluation(
+    spark: SparkSession, events: DataFrame, params: RecommenderParams, evaluation: EvaluationParams
+) -> pd.DataFrame:
+    """The evaluation rows (summarise) of every model on `events` (fct_events rows)."""
+    state = Evaluation(spark, events, params, evaluation)
+    try:
+        days = evaluation_days(state.buyers, evaluation)
+        if not days:
+            return pd.DataFrame(columns=EVALUATION_COLUMNS)
+        state.take_snapshots(days)
+        als, als_note = state.tune_als(days[0])
+        results, notes = [], []
+        for day in days:
+            result, note = state.evaluate_day(day, als)
+            results.append(result)
+            notes.append(note)
+    finally:
+        state.close()
+    details = {MODEL_ALS: als_note, MODEL_RECOMMENDER: "blend weights per day: " + "; ".join(notes)}
+    return summarise(results, evaluation.k, evaluation.bootstrap_draws, details)
+
+
+def evaluation_settings(params: RecommenderParams, evaluation: EvaluationParams) -> str:
+    """The knobs an evaluation ran with, as one readable string of `name=value` pairs."""
+    knobs = {
+        **params.as_dict(),
+        **{f"evaluation_{name}": value for name, value in evaluation.as_dict().items()},
+    }
+    return " ".join(f"{name}={value}" for name, value in sorted(knobs.items()))
 
 
 def reusable_evaluation(
@@ -102,7 +259,7 @@ def reusable_evaluation(
     The evaluation reads nothing but the events and the settings and is deterministic, so then
     computing it again would give the same rows.
     """
-    if previous is None or not {WATERMARK, SETTINGS_COLUMN} <= set(previous.columns):
+    if previous is None or not {WATERMARK, SETTINGS_COLUMN, *EVALUATION_COLUMNS} <= set(previous.columns):
         return None  # a first build, or a table from a version without these columns
     if events_built is None:
         return None
@@ -117,58 +274,22 @@ def evaluate_recommenders(
     spark: SparkSession,
     events: DataFrame,
     params: RecommenderParams,
-    k: int = 10,
+    evaluation: EvaluationParams,
     previous: DataFrame | None = None,
 ) -> DataFrame:
-    """One row per model (recommender and popularity baseline) with hit_rate@k and recall@k, and the
-    settings and events build they were computed from.
+    """One row per model (the recommender and each baseline) with hit rate, recall and NDCG at k
+    and their intervals, coverage, the recommender's lift over it, and the settings and events
+    build they were computed from.
 
     With `previous` (the model's own rows, in an incremental run), those rows are returned as they
     are when fct_events has not been rebuilt since and the settings are the same.
     """
-    settings = evaluation_settings(params, k)
+    settings = evaluation_settings(params, evaluation)
     events_built = newest_micros(events, WATERMARK)
     reusable = reusable_evaluation(previous, events_built, settings)
     if reusable is not None:
         return reusable.select(*EVALUATION_COLUMNS, SETTINGS_COLUMN, WATERMARK)
-    last_day, train, purchased = last_day_split(events)
-    relevant = pd.DataFrame(purchased.toPandas())
-    # the evaluated users as a local relation: `purchased` would scan the events again per use
-    eval_users = spark.createDataFrame(relevant[["user_id"]].drop_duplicates(), "user_id string")
-    n = max(k, params.n)
-    # Both models share the training interest and the popular products; the baseline scores no
-    # neighbours, no categories and nothing by itself, so it recommends popular products the user
-    # has not bought.
-    interest = (
-        user_interest(train, latest_event_ts(train), params.half_life_days)
-        .join(eval_users, "user_id", "left_semi")
-        .persist()
-    )
-    popularity = product_popularity(train)
-    popular = popular_products(popularity, POPULAR_LIMIT)
-    similarity = item_similarity(train, params.top_k, params.max_items_per_session)
-    candidates = {
-        MODEL_RECOMMENDER: recommend_in_buckets(
-            eval_users,
-            interest,
-            neighbour_table(similarity),
-            popular,
-            n=n,
-            self_weight=params.self_weight,
-            categories=category_popularity(popularity),
-            category_weight=params.category_weight,
-        ),
-        MODEL_POPULARITY: recommend_in_buckets(
-            eval_users, interest, NO_NEIGHBOURS, popular, n=n, self_weight=0.0
-        ),
-    }
-    rows = []
-    try:
-        for name, recommendations in candidates.items():
-            users, hit_rate, recall = ranking_metrics(recommendations.toPandas(), relevant, k)
-            rows.append((name, k, users, hit_rate, recall, last_day - dt.timedelta(days=1), last_day))
-    finally:
-        interest.unpersist()
+    rows = run_evaluation(spark, events, params, evaluation)
     return spark.createDataFrame(rows, EVALUATION_SCHEMA).select(
         *EVALUATION_COLUMNS,
         sf.lit(settings).alias(SETTINGS_COLUMN),

@@ -57,7 +57,8 @@ def _reco(results: dict[str, Any]) -> str:
     quality = results.get("recommendations", {})
     if "reco_hit_rate_at_10" not in quality:
         return "-"
-    return f"{quality['reco_hit_rate_at_10']} vs popularity {quality.get('popularity_hit_rate_at_10')}"
+    best = quality.get("reco_best_baseline", "popularity")  # older results: popularity was the only baseline
+    return f"{quality['reco_hit_rate_at_10']} vs {best} {quality.get(f'{best}_hit_rate_at_10')}"
 
 
 ROWS: list[tuple[str, Callable[[dict[str, Any]], str]]] = [

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.contracts.events import EVENT_TYPES
-from lakehouse.contracts.landing import MANIFEST_DIR, manifest_path
+from lakehouse.contracts.landing import MANIFEST_DIR, land_file
 from lakehouse_dev.generate import jsonl
 from lakehouse_dev.generate import reference as ref
 from lakehouse_dev.generate.cdc import ChangeFeed
@@ -206,26 +206,9 @@ class LandingWriter:
         part = self.parts[(feed, day)]
         self.parts[(feed, day)] += 1
         suffix = ".jsonl.gz" if self.cfg.gzip else ".jsonl"
-        relative = (
-            Path(feed) / f"arrival_date={arrival:%Y-%m-%d}" / f"{feed}-{self.cfg.tag}-{part:05d}{suffix}"
-        )
-        path = self.landing / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
         data = gzip.compress(payload, compresslevel=1) if self.cfg.gzip else payload
-        path.write_bytes(data)
-        manifest = {
-            "feed": feed,
-            "file": relative.as_posix(),
-            "arrival_date": arrival.isoformat(),
-            "lines": lines,
-            "malformed_lines": malformed,
-            "bytes": len(data),
-            "generation": self.cfg.tag,
-        }
-        written = manifest_path(self.landing, relative)
-        written.parent.mkdir(parents=True, exist_ok=True)
-        written.write_text(json.dumps(manifest, indent=1) + "\n")
-        self.files.append(manifest)
+        name = f"{feed}-{self.cfg.tag}-{part:05d}{suffix}"
+        self.files.append(land_file(self.landing, feed, arrival, name, data, lines, malformed, self.cfg.tag))
 
 
 def write_events(
