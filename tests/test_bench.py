@@ -353,3 +353,17 @@ def test_disk_shortfall_warns_only_when_the_run_would_not_fit(tmp_path: Path) ->
     assert warning is not None
     assert warning.startswith(f"warning: {tmp_path} has ")
     assert "1,000,000,000,000,000 events need about" in warning
+
+
+def test_the_parquet_comparison_runs_a_command_the_cli_accepts() -> None:
+    """The Delta run's comparison starts `parquet_comparison_command` in a child process; a module
+    or flag the command line does not know would fail only after an hour of benchmark at 1M."""
+    import subprocess
+
+    options = runner.BenchOptions(scale_events=1_000, days=2, seed=7)
+    command = runner.parquet_comparison_command(options)
+    done = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--end-to-end-only" in done.stdout
+    flags = [arg for arg in command if arg.startswith("--")]
+    assert [flag for flag in flags if flag not in done.stdout] == []

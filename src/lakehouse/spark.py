@@ -197,6 +197,7 @@ def get_spark(app_name: str = "lakehouse", extra_conf: dict[str, str] | None = N
         raise LakehouseError(f"Spark failed to start{hint}: {one_line(exc)}") from exc
     spark.sparkContext.setLogLevel("ERROR")
     quiet_query_context_loggers()
+    quiet_hive_alter_handler(spark)
     log.info("Spark %s started: master=%s format=%s", spark.version, settings.master, fmt.name)
     return spark
 
@@ -255,6 +256,20 @@ def quiet_query_context_loggers() -> None:
     level = logging.DEBUG if logging.getLogger("lakehouse").isEnabledFor(logging.DEBUG) else logging.CRITICAL
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).setLevel(level)
+
+
+def quiet_hive_alter_handler(spark: SparkSession) -> None:
+    """Replacing a Delta table logs `ERROR HiveAlterHandler: Failed to alter table` with a stack:
+    the metastore refuses the Hive-compatible schema change (Hive sees a placeholder schema for a
+    Delta table), and Spark then stores the schema in its own format, which succeeds. Nothing fails,
+    so the metastore's handler logs nothing unless debugging (`--verbose`)."""
+    if logging.getLogger("lakehouse").isEnabledFor(logging.DEBUG):
+        return
+    jvm = spark.sparkContext._jvm
+    assert jvm is not None
+    log4j = jvm.org.apache.logging.log4j
+    handler = "org.apache.hadoop.hive.metastore.HiveAlterHandler"
+    log4j.core.config.Configurator.setLevel(handler, log4j.Level.OFF)
 
 
 def executor_count(spark: SparkSession) -> int:

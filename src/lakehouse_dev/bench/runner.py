@@ -437,27 +437,16 @@ def run_micro(bench: BenchRun, spark: SparkSession) -> None:
 # --- the whole run -----------------------------------------------------------------------------------
 
 
-def compare_with_parquet(bench: BenchRun, settings: Settings) -> None:
-    """The end-to-end stages again on Parquet, same data (same scale, days and seed), in a child
-    process with its own state directory: `delta_vs_parquet_end_to_end_ratio` is what Delta costs
-    the pipeline end to end."""
-    import json
-    import subprocess
-
-    options = bench.options
-    home = settings.home.with_name(f"{settings.home.name}-parquet")
-    target = results_dir() / "parquet"
-    log_path = results_dir() / "parquet.log"
-    command = [
+def parquet_comparison_command(options: BenchOptions) -> list[str]:
+    """The child process of compare_with_parquet: this benchmark's end-to-end stages alone."""
+    return [
         sys.executable,
         "-m",
-        "lakehouse.cli",
+        "lakehouse_dev.cli",
         "bench",
         "--end-to-end-only",
         "--target",
         options.target,
-    ]
-    command += [
         "--scale",
         str(options.scale_events),
         "--days",
@@ -465,6 +454,20 @@ def compare_with_parquet(bench: BenchRun, settings: Settings) -> None:
         "--seed",
         str(options.seed),
     ]
+
+
+def compare_with_parquet(bench: BenchRun, settings: Settings) -> None:
+    """The end-to-end stages again on Parquet, same data (same scale, days and seed), in a child
+    process with its own state directory: `delta_vs_parquet_end_to_end_ratio` is what Delta costs
+    the pipeline end to end."""
+    import json
+    import subprocess
+
+    home = settings.home.with_name(f"{settings.home.name}-parquet")
+    target = results_dir() / "parquet"
+    log_path = results_dir() / "parquet.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = parquet_comparison_command(bench.options)
     env = {
         **os.environ,
         "LAKEHOUSE_TABLE_FORMAT": "parquet",
@@ -553,9 +556,9 @@ def run_bench(options: BenchOptions, sample_interval: float = 0.5) -> dict[str, 
             stop_spark()  # its memory and metastore lock, before the comparison's own JVM starts
             try:
                 compare_with_parquet(bench, settings)
-            except LakehouseError as exc:  # what Delta measured stands; say why the ratio is missing
-                bench.results["parquet_comparison_error"] = str(exc)
-                print(f"warning: {exc}", file=sys.stderr)
+            except Exception as exc:  # what Delta measured stands; say why the ratio is missing
+                bench.results["parquet_comparison_error"] = one_line(exc)
+                print(f"warning: {one_line(exc)}", file=sys.stderr)
         else:
             bench.results["delta_vs_parquet_end_to_end_ratio"] = None  # the run itself is on Parquet
     bench.results["targets"] = report.target_verdicts(bench.results)
