@@ -207,6 +207,21 @@ class TestCandidateSources:
         assert sorted(features.loc[features["user_id"] == "u3", "product_id"]) == ["a", "b", "g"]
         assert list(features.columns) == ["user_id", "product_id", "source", *FEATURES]
 
+    def test_a_day_with_nothing_before_it_has_no_candidates(self) -> None:
+        """The first date of a log (a blend training day, say): no history, no best-sellers yet."""
+        nothing = Catalogue.build(NEIGHBOURS.iloc[0:0], POPULARITY.iloc[0:0])
+        features = candidate_features(
+            HISTORY.iloc[0:0],
+            USERS,
+            nothing,
+            AS_OF,
+            per_source=50,
+            popular_candidates=3,
+            allow_repurchase=False,
+        )
+        assert features.empty
+        assert list(features.columns) == ["user_id", "product_id", "source", *FEATURES]
+
     def test_features_by_hand(self) -> None:
         features = candidate_features(
             HISTORY, USERS, CATALOGUE, AS_OF, per_source=50, popular_candidates=3, allow_repurchase=True

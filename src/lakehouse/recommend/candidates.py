@@ -141,7 +141,7 @@ def category_scores(history: pd.DataFrame, categories: pd.DataFrame) -> pd.DataF
 
 def popular_scores(users: pd.Series, popular: list[str], limit: int) -> pd.DataFrame:
     """The `limit` global best-sellers for every user, scored by their rank (best highest)."""
-    top = pd.DataFrame({"product_id": popular[:limit]})
+    top = pd.DataFrame({"product_id": pd.Series(popular[:limit], dtype=object)})  # [] is not float
     top["score"] = float(len(top)) - np.arange(len(top))
     return pd.DataFrame({"user_id": users.drop_duplicates()}).merge(top, how="cross")
 
