@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import os
 import shlex
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from lakehouse import pii
+from lakehouse import ivy, pii
 from lakehouse.config import Settings
 from lakehouse.errors import LakehouseError
 
@@ -120,14 +119,6 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).resolve().parent
 
 
-def java_binary() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-    if not java:
-        raise LakehouseError("Java not found: install openjdk-17-jre-headless or set JAVA_HOME")
-    return java
-
-
 def daemon_env(config: ClusterConfig) -> dict[str, str]:
     """Environment shared by every daemon: loopback only, small daemon heaps, our Spark conf."""
     return {
@@ -154,7 +145,7 @@ def metastore_service(config: ClusterConfig) -> Service:
         "hive.metastore.schema.verification": "false",
     }
     command = [
-        java_binary(),
+        ivy.java_binary(),
         "-Xmx512m",
         "-cp",
         str(spark_home() / "jars" / "*"),
@@ -280,14 +271,22 @@ def port_open(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def _wait(what: str, ready: Callable[[], bool], alive: Callable[[], bool], timeout: float, log: Path) -> None:
+def wait_until_ready(
+    what: str,
+    ready: Callable[[], bool],
+    alive: Callable[[], bool],
+    timeout: float,
+    log: Path,
+    poll: float = 1.0,
+) -> None:
+    """Poll `ready` until it holds; one line naming `log` if the process dies or `timeout` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():
             return
         if not alive():
             raise LakehouseError(f"{what} exited while starting; see {log}")
-        time.sleep(1.0)
+        time.sleep(poll)
     raise LakehouseError(f"{what} not ready after {timeout:.0f}s; see {log}")
 
 
@@ -309,7 +308,9 @@ class Launch:
             return (self.service.ready_line or "").encode() in handle.read()
 
     def wait_ready(self, timeout: float) -> str:
-        _wait(self.service.name, self.ready, lambda: self.process.poll() is None, timeout, self.log)
+        wait_until_ready(
+            self.service.name, self.ready, lambda: self.process.poll() is None, timeout, self.log
+        )
         seconds = time.monotonic() - self.started_at
         return f"{self.service.name}: started (pid {self.process.pid}) in {seconds:.0f}s"
 

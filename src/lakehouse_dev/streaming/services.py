@@ -20,7 +20,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -34,6 +33,7 @@ import psutil
 
 from lakehouse import ivy
 from lakehouse.errors import LakehouseError
+from lakehouse_dev.cluster import port_open, wait_until_ready
 from lakehouse_dev.streaming import jars, render, shop, topics
 from lakehouse_dev.streaming.config import (
     CONNECT_PASSWORD_ENV,
@@ -182,23 +182,6 @@ def running(config: StreamingConfig) -> dict[str, int | None]:
     }
 
 
-def port_open(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex((HOST, port)) == 0
-
-
-def _wait(what: str, ready: Callable[[], bool], alive: Callable[[], bool], timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        if not alive():
-            raise LakehouseError(f"{what} exited while starting; see {log}")
-        time.sleep(0.5)
-    raise LakehouseError(f"{what} not ready after {timeout:.0f}s; see {log}")
-
-
 def _free(port: int, what: str, variable: str) -> None:
     if port_open(port):
         raise LakehouseError(f"port {port} for {what} is taken by another process; stop it or set {variable}")
@@ -279,7 +262,7 @@ def start_kafka(config: StreamingConfig, timeout: float) -> str:
             )
     started = time.monotonic()
     process = _spawn(config, "kafka", _java(config, "kafka", KAFKA_CLASS, properties))
-    _wait(
+    wait_until_ready(
         "kafka",
         lambda: port_open(config.kafka_port) and topics.reachable(config),
         lambda: process.poll() is None,
@@ -369,8 +352,10 @@ def start_connect(config: StreamingConfig, timeout: float) -> str:
     )
     process = _spawn(config, "connect", command, env={CONNECT_PASSWORD_ENV: password})
     log = log_file(config, "connect")
-    _wait("connect", lambda: connector_running(config), lambda: process.poll() is None, timeout, log)
-    _wait(
+    wait_until_ready(
+        "connect", lambda: connector_running(config), lambda: process.poll() is None, timeout, log
+    )
+    wait_until_ready(
         "the replication slot", lambda: shop.slot_active(config), lambda: process.poll() is None, timeout, log
     )
     seconds = time.monotonic() - started
