@@ -211,6 +211,14 @@ def repository() -> str:
     return os.environ.get(REPOSITORY_ENV) or DEFAULT_REPOSITORY
 
 
+def reachable_repository() -> str:
+    """The repository to fetch from, or one line saying it cannot be reached and how to change it."""
+    url = repository()
+    if not repository_reachable(url):
+        raise RepositoryUnreachableError(f"{url} is unreachable (set {REPOSITORY_ENV} to a mirror)")
+    return url
+
+
 def repository_reachable(url: str, timeout: float = 5.0) -> bool:
     """True when a TCP connection to the repository's host opens within `timeout` seconds."""
     parsed = urlparse(url)
@@ -272,9 +280,7 @@ def fetch(name: str, force: bool = False) -> str:
     existing = installed_jars(name)
     if existing and not force:
         return f"{name} connector {coordinate}: already installed ({len(existing)} jars in {target})"
-    url = repository()
-    if not repository_reachable(url):
-        raise RepositoryUnreachableError(f"{url} is unreachable (set {REPOSITORY_ENV} to a mirror)")
+    url = reachable_repository()
     started = time.monotonic()
     jars_root().mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{name}-", dir=jars_root()) as work_dir:

@@ -278,9 +278,15 @@ def start_stream(
     else:  # bounded micro-batches: one batch of 10M events (4 GB of JSON) exhausts a 4 GB heap
         reader = reader.option("maxBytesPerTrigger", str(MAX_BYTES_PER_BATCH))
     lines = reader.load(str(source)).select(parse.RAW, "_metadata")
-    name = f"{checkpoint_name}_{landing_feed}"
+    return start_available_now(lines, writer, settings, f"{checkpoint_name}_{landing_feed}")
+
+
+def start_available_now(
+    stream: DataFrame, writer: Callable[[DataFrame, int], None], settings: Settings, name: str
+) -> StreamingQuery:
+    """Run `writer` on each micro-batch of what `stream` has now, checkpointed under `name`."""
     return (
-        lines.writeStream.foreachBatch(writer)
+        stream.writeStream.foreachBatch(writer)
         .option("checkpointLocation", str(settings.checkpoint_dir / name))
         .trigger(availableNow=True)
         .queryName(name)

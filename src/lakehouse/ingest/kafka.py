@@ -43,6 +43,7 @@ from lakehouse.ingest.bronze import (
     bronze_table,
     drift_report,
     quarantine_feed,
+    start_available_now,
 )
 from lakehouse.ingest.topics import EVENTS_TOPIC, HOST, KafkaConnection, cdc_topic
 from lakehouse.spark import runtime_conf
@@ -114,14 +115,7 @@ def start_stream(
         .option("failOnDataLoss", "true")  # records deleted before they were read: stop, do not skip
         .load()
     )
-    name = f"{checkpoint_name}_{feed}"
-    return (
-        records.writeStream.foreachBatch(writer)
-        .option("checkpointLocation", str(settings.checkpoint_dir / name))
-        .trigger(availableNow=True)
-        .queryName(name)
-        .start()
-    )
+    return start_available_now(records, writer, settings, f"{checkpoint_name}_{feed}")
 
 
 @dataclass

@@ -25,13 +25,7 @@ import time
 from pathlib import Path
 
 from lakehouse import ivy
-from lakehouse.connectors import (
-    REPOSITORY_ENV,
-    RepositoryUnreachableError,
-    jars_root,
-    repository,
-    repository_reachable,
-)
+from lakehouse.connectors import jars_root, reachable_repository
 from lakehouse.errors import LakehouseError
 from lakehouse_dev.streaming.config import (
     DEBEZIUM_VERSION,
@@ -116,9 +110,7 @@ def fetch(config: StreamingConfig, force: bool = False) -> str:
     """Resolve, check and keep the broker/Connect jars and the Debezium plugin; a one-line report."""
     if installed(config) and not force:
         return f"kafka {KAFKA_VERSION} and debezium {DEBEZIUM_VERSION}: already installed in {jars_root()}"
-    url = repository()
-    if not repository_reachable(url):
-        raise RepositoryUnreachableError(f"{url} is unreachable (set {REPOSITORY_ENV} to a mirror)")
+    url = reachable_repository()
     started = time.monotonic()
     jars_root().mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".streaming-", dir=jars_root()) as work_dir:
