@@ -196,7 +196,7 @@ def test_a_bad_batch_fails_the_bronze_contract_by_name(
     quarantine = spark.table(f"{BRONZE}.quarantine")
     line = {"feed": "events", "raw_line": "{", "reason": "malformed_json", "_source_file": "f.jsonl"}
     line.update(_ingested_at=dt.datetime(2026, 3, 1, 12), _batch_id=2, _arrival_date=dt.date(2026, 3, 1))
-    rejected = [tuple(line[f.name] for f in quarantine.schema.fields)] * 10
+    rejected = [tuple(line.get(f.name) for f in quarantine.schema.fields)] * 10
     spark.createDataFrame(rejected, quarantine.schema).write.insertInto(f"{BRONZE}.quarantine")
 
     report = gate.run_suites(spark, _bronze_suite(), tmp_path / "docs", RELATIONS)
