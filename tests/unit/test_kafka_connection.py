@@ -168,3 +168,23 @@ def test_the_streaming_reader_uses_the_configured_broker_and_options(
     assert spark.recorded["kafka.security.protocol"] == "SASL_SSL"
     assert spark.recorded["kafka.sasl.jaas.config"] == JAAS
     assert spark.recorded["subscribe"] == topics.EVENTS_TOPIC
+
+
+def test_the_driver_binds_to_loopback_only_on_the_embedded_spark(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Local Spark and the loopback broker: driver on 127.0.0.1. A cluster's executors must reach
+    the driver at its own address, so there nothing is pinned."""
+    jar = tmp_path / "spark-sql-kafka.jar"
+    jar.write_bytes(b"")
+    monkeypatch.setattr(kafka.connectors, "installed_jars", lambda name: [jar])
+    for master in ("local[*]", "local[2]", "local"):
+        monkeypatch.setenv("LAKEHOUSE_SPARK_MASTER", master)
+        conf = kafka.spark_conf(Settings.from_env())
+        assert conf["spark.driver.bindAddress"] == conf["spark.driver.host"] == "127.0.0.1"
+        assert str(jar) in conf["spark.jars"].split(",")
+    for master in ("spark://10.0.0.5:7077", "yarn", "k8s://https://api.example:6443", "localhost-cluster"):
+        monkeypatch.setenv("LAKEHOUSE_SPARK_MASTER", master)
+        conf = kafka.spark_conf(Settings.from_env())
+        assert not {"spark.driver.host", "spark.driver.bindAddress"} & set(conf), master
+        assert str(jar) in conf["spark.jars"].split(",")

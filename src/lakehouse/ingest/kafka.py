@@ -57,8 +57,9 @@ SOURCE_PREFIX = "kafka:"
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
-    """The session settings Kafka needs on top of the table format's: its jars, and a driver bound
-    to loopback like the broker."""
+    """The session settings Kafka needs on top of the table format's: its jars, and, on the
+    embedded local Spark, a driver bound to loopback like the broker (on a cluster the executors
+    must reach the driver at its own address)."""
     jars = connectors.installed_jars("kafka")
     if jars is None:
         raise LakehouseError(
@@ -66,11 +67,15 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             "run `make streaming-setup`"
         )
     existing = table_format.resolve(settings).spark_conf.get("spark.jars", "")
-    return {
-        "spark.jars": ",".join([*filter(None, existing.split(",")), *(str(jar) for jar in jars)]),
-        "spark.driver.host": HOST,
-        "spark.driver.bindAddress": HOST,
-    }
+    conf = {"spark.jars": ",".join([*filter(None, existing.split(",")), *(str(jar) for jar in jars)])}
+    if is_local(settings):
+        conf |= {"spark.driver.host": HOST, "spark.driver.bindAddress": HOST}
+    return conf
+
+
+def is_local(settings: Settings) -> bool:
+    """Whether the session is Spark's embedded local mode (local, local[n], local[*], ...)."""
+    return settings.master == "local" or settings.master.startswith("local[")
 
 
 def use_kafka_source() -> None:
@@ -79,8 +84,10 @@ def use_kafka_source() -> None:
 
     if running_session() is not None:
         return
-    os.environ.setdefault("SPARK_LOCAL_IP", HOST)
-    get_spark("lakehouse-run", spark_conf(Settings.from_env()))
+    settings = Settings.from_env()
+    if is_local(settings):
+        os.environ.setdefault("SPARK_LOCAL_IP", HOST)
+    get_spark("lakehouse-run", spark_conf(settings))
 
 
 def _with_kafka_columns(records: DataFrame, batch_id: int) -> DataFrame:
