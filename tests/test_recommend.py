@@ -12,10 +12,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import newest_micros
-from lakehouse.recommend.als import AlsParams, als_scores, fit_als, implicit_ratings
+from lakehouse.recommend.als import AlsModel, ItemFactors, als_scores, fit_als, implicit_ratings
 from lakehouse.recommend.blend import FALLBACK, INTERCEPT, MIN_POSITIVES, BlendWeights, fit_blend
 from lakehouse.recommend.candidates import (
     FEATURES,
+    SOURCE_ALS,
     SOURCE_CATEGORY,
     SOURCE_OWN,
     SOURCE_POPULAR,
@@ -42,7 +43,7 @@ from lakehouse.recommend.evaluation import (
     reusable_evaluation,
     run_evaluation,
 )
-from lakehouse.recommend.history import cutoff_micros, known_user_events, user_history
+from lakehouse.recommend.history import HISTORY_SCHEMA, cutoff_micros, known_user_events, user_history
 from lakehouse.recommend.metrics import cluster_bootstrap, coverage, per_user_metrics
 from lakehouse.recommend.models import (
     recommend_blend,
@@ -50,9 +51,14 @@ from lakehouse.recommend.models import (
     recommend_popularity,
     recommend_recent,
 )
-from lakehouse.recommend.params import EvaluationParams, RecommenderParams
+from lakehouse.recommend.params import AlsParams, EvaluationParams, RecommenderParams
 from lakehouse.recommend.ranking import top_n
-from lakehouse.recommend.recommender import blend_weights, user_recommendations
+from lakehouse.recommend.recommender import (
+    FACTORS_SCHEMA,
+    blend_weights,
+    recommend_in_buckets,
+    user_recommendations,
+)
 from lakehouse.recommend.run_step import quality_line, quality_summary
 from lakehouse.recommend.similarity import item_similarity, neighbours_as_of
 from lakehouse.recommend.snapshots import days_before, take_snapshots
@@ -206,6 +212,31 @@ class TestCandidateSources:
         # a user without history gets the global best-sellers only
         assert sorted(features.loc[features["user_id"] == "u3", "product_id"]) == ["a", "b", "g"]
         assert list(features.columns) == ["user_id", "product_id", "source", *FEATURES]
+
+    def test_als_proposes_candidates_ranked_by_its_score(self) -> None:
+        """A collaborative model's products join the candidates with their rank in its list;
+        products the other sources proposed keep the other source, bought ones stay out."""
+        als = scored([("u2", "f", 0.9), ("u2", "a", 0.5), ("u1", "c", 0.8), ("u9", "f", 1.0)], SOURCE_ALS)
+        features = candidate_features(
+            HISTORY,
+            USERS,
+            CATALOGUE,
+            AS_OF,
+            per_source=50,
+            popular_candidates=3,
+            allow_repurchase=False,
+            collaborative=als,
+        ).set_index(["user_id", "product_id"])
+        assert features.loc[("u2", "f"), "source"] == SOURCE_ALS  # nobody else proposed f to u2
+        assert features.loc[("u2", "f"), "als_rank"] == pytest.approx(1.0)
+        assert features.loc[("u2", "a"), "source"] == SOURCE_OWN
+        assert features.loc[("u2", "a"), "als_rank"] == pytest.approx(1 / math.log2(3))
+        assert ("u1", "c") not in features.index  # bought
+        assert "u9" not in features.index.get_level_values("user_id")  # not asked for
+        without_als = candidate_features(
+            HISTORY, USERS, CATALOGUE, AS_OF, per_source=50, popular_candidates=3, allow_repurchase=False
+        )
+        assert (without_als["als_rank"] == 0.0).all()
 
     def test_a_day_with_nothing_before_it_has_no_candidates(self) -> None:
         """The first date of a log (a blend training day, say): no history, no best-sellers yet."""
@@ -592,9 +623,10 @@ class TestOnSpark:
         events = spark_frame(spark, world.loc[world["event_ts"] < pd.Timestamp("2026-03-09")])
         ratings = implicit_ratings(known_user_events(events))
         users = pd.Series([f"u{i:02d}" for i in range(12)])
-        factors = fit_als(
-            spark, ratings, AlsParams(rank=8, reg_param=0.1, alpha=10.0, max_iter=5), list(users)
-        )
+        model = fit_als(spark, ratings, AlsParams(rank=8, reg_param=0.1, alpha=10.0, max_iter=5))
+        assert model is not None
+        factors = model.factors_of(spark, [*users, "nobody"])
+        assert sorted(factors.user_ids) == sorted(users)  # only users with ratings have factors
         bought = world.loc[world["event_type"] == "purchase", ["user_id", "product_id"]].drop_duplicates()
         scores = als_scores(factors, users, bought, n=5)
         assert set(scores["user_id"]) == set(users)
@@ -661,6 +693,26 @@ class TestOnSpark:
         other = evaluation_settings(RecommenderParams(n=5), SMALL_EVALUATION)
         assert reusable_evaluation(previous, built, other) is None
         assert reusable_evaluation(previous.drop("ndcg"), built, settings) is None  # an older table
+
+    def test_published_recommendations_score_each_users_als_factors(self, spark: SparkSession) -> None:
+        """Each bucket of users gets its users' ALS factors: u1's factors point at x, a product no
+        other source proposes, u2's at f; without ALS nobody gets x."""
+        users = spark.createDataFrame([("u1",), ("u2",), ("u3",)], "user_id string")
+        history = spark.createDataFrame(HISTORY, HISTORY_SCHEMA)
+        factors = spark.createDataFrame([("u1", [0.0, 1.0]), ("u2", [1.0, 0.0])], FACTORS_SCHEMA)
+        items = ItemFactors(pd.Index(["f", "x"]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+        params = RecommenderParams(n=10)
+
+        def recommended(als: AlsModel | None) -> pd.DataFrame:
+            result = recommend_in_buckets(users, history, CATALOGUE, FALLBACK, AS_OF, params, als, buckets=2)
+            return result.toPandas().set_index(["user_id", "product_id"])
+
+        with_als = recommended(AlsModel(factors, items))
+        assert with_als.loc[("u1", "x"), "source"] == SOURCE_ALS
+        assert ("u2", "x") in with_als.index  # second in u2's ALS list: still a candidate
+        assert with_als.loc[("u2", "f"), "source"] in {SOURCE_ALS, SOURCE_CATEGORY, SOURCE_POPULAR}
+        assert "x" not in set(with_als.loc["u3"].index)  # no factors: no ALS candidates
+        assert "x" not in set(recommended(None).index.get_level_values("product_id"))
 
     def test_published_recommendations_from_the_fitted_blend(
         self, spark: SparkSession, world: pd.DataFrame

@@ -17,25 +17,14 @@ from pyspark.ml.recommendation import ALS
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from lakehouse.recommend.candidates import KEYS
+from lakehouse.recommend.candidates import KEYS, SOURCE_ALS
 from lakehouse.recommend.history import INTERACTIONS
+from lakehouse.recommend.params import AlsParams
 
-SOURCE_ALS = "als"
 # Implicit strength of a (user, product): views + 4 x carts + 2 x purchases (the interest weights)
 RATING_WEIGHTS = {"product_view": 1.0, "add_to_cart": 4.0, "begin_checkout": 0.0, "purchase": 2.0}
 USERS_PER_BLOCK = 256
 SEED = 42
-
-
-@dataclass(frozen=True)
-class AlsParams:
-    rank: int = 16
-    reg_param: float = 0.1
-    alpha: float = 40.0
-    max_iter: int = 10
-
-    def describe(self) -> str:
-        return f"rank={self.rank} reg_param={self.reg_param} alpha={self.alpha} max_iter={self.max_iter}"
 
 
 @dataclass(frozen=True)
@@ -68,12 +57,47 @@ def _codes(spark: SparkSession, ratings: DataFrame, column: str) -> tuple[pd.Ind
     return ids, spark.createDataFrame(codes, f"{column} string, {column}_code int")
 
 
-def fit_als(spark: SparkSession, ratings: DataFrame, params: AlsParams, users: Sequence[str]) -> AlsFactors:
-    """Fit ALS(implicitPrefs) on `ratings` and collect the factors of `users` (those with ratings)
-    and of every product. Deterministic: a fixed seed and as many blocks as Spark's parallelism."""
+@dataclass(frozen=True)
+class ItemFactors:
+    """Every product's factors, collected (20k x rank floats at 10M events): small enough to travel
+    with every pandas call."""
+
+    product_ids: pd.Index
+    matrix: np.ndarray
+
+    def with_users(self, user_factors: pd.DataFrame) -> AlsFactors:
+        """AlsFactors of the users of `user_factors` (collected rows of AlsModel.users)."""
+        return AlsFactors(
+            user_ids=pd.Index(user_factors["user_id"].to_numpy(object)),
+            user_matrix=_matrix(user_factors["features"], self.matrix.shape[1]),
+            product_ids=self.product_ids,
+            item_matrix=self.matrix,
+        )
+
+
+@dataclass(frozen=True)
+class AlsModel:
+    """A fitted model: the users' factors as a Spark relation (user_id string, features
+    array<float>) and every product's."""
+
+    users: DataFrame
+    items: ItemFactors
+
+    def factors_of(self, spark: SparkSession, users: Sequence[str]) -> AlsFactors:
+        """AlsFactors of `users` (those with ratings), collected."""
+        ids = pd.DataFrame({"user_id": pd.unique(pd.Series(list(users), dtype=object))})
+        wanted = spark.createDataFrame(ids, "user_id string")
+        return self.items.with_users(pd.DataFrame(self.users.join(wanted, "user_id").toPandas()))
+
+
+def fit_als(spark: SparkSession, ratings: DataFrame, params: AlsParams) -> AlsModel | None:
+    """ALS(implicitPrefs) fit on `ratings` (implicit_ratings), None when there are none.
+    Deterministic: a fixed seed and as many blocks as Spark's parallelism."""
     ratings = ratings.persist()
     try:
         user_ids, user_codes = _codes(spark, ratings, "user_id")
+        if len(user_ids) == 0:
+            return None
         product_ids, product_codes = _codes(spark, ratings, "product_id")
         coded = ratings.join(user_codes, "user_id").join(product_codes, "product_id")
         blocks = max(2, spark.sparkContext.defaultParallelism)
@@ -93,20 +117,17 @@ def fit_als(spark: SparkSession, ratings: DataFrame, params: AlsParams, users: S
             coldStartStrategy="drop",
         )
         model = als.fit(coded)
-        wanted = pd.DataFrame({"id": user_ids.get_indexer(list(users))})
-        wanted = wanted.loc[wanted["id"] >= 0].drop_duplicates()
-        user_rows = pd.DataFrame(
-            model.userFactors.join(spark.createDataFrame(wanted, "id int"), "id").toPandas()
-        )
         item_rows = pd.DataFrame(model.itemFactors.toPandas())
     finally:
         ratings.unpersist()
-    return AlsFactors(
-        user_ids=pd.Index(user_ids[user_rows["id"].to_numpy()]),
-        user_matrix=_matrix(user_rows["features"], params.rank),
-        product_ids=pd.Index(product_ids[item_rows["id"].to_numpy()]),
-        item_matrix=_matrix(item_rows["features"], params.rank),
+    users = model.userFactors.join(user_codes, sf.col("id") == sf.col("user_id_code")).select(
+        "user_id", "features"
     )
+    items = ItemFactors(
+        product_ids=pd.Index(product_ids[item_rows["id"].to_numpy()]),
+        matrix=_matrix(item_rows["features"], params.rank),
+    )
+    return AlsModel(users=users, items=items)
 
 
 def _matrix(vectors: pd.Series, rank: int) -> np.ndarray:

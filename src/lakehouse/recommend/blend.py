@@ -72,8 +72,15 @@ class BlendWeights:
 
 def _fallback() -> BlendWeights:
     """Without enough training data: the user's own products first (carted ones before viewed),
-    then neighbours and category best-sellers, then global best-sellers."""
-    weight = {"own_rank": 4.0, "in_cart": 1.0, "similar_rank": 1.0, "category_rank": 1.0, "popular_rank": 0.5}
+    then neighbours, category best-sellers and ALS's products, then global best-sellers."""
+    weight = {
+        "own_rank": 4.0,
+        "in_cart": 1.0,
+        "similar_rank": 1.0,
+        "category_rank": 1.0,
+        "als_rank": 1.0,
+        "popular_rank": 0.5,
+    }
     return BlendWeights(
         intercept=0.0,
         coefficients=tuple(weight.get(name, 0.0) for name in FEATURES),

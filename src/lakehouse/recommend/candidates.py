@@ -1,5 +1,6 @@
 """Candidate sources and their features, in pandas: the user's own recent products, co-occurrence
-neighbours of them, best-sellers of the user's categories, and global best-sellers.
+neighbours of them, best-sellers of the user's categories, the user's best products by a
+collaborative model (ALS, computed by Spark beforehand), and global best-sellers.
 
 Every function takes `history` (lakehouse.recommend.history.HISTORY_COLUMNS: one row per (user,
 product) the user interacted with) for some users, and the `Catalogue` (small tables about
@@ -18,8 +19,9 @@ from lakehouse.features.events import age_in_days
 SOURCE_OWN = "recent_interest"
 SOURCE_SIMILAR = "similar_items"
 SOURCE_CATEGORY = "category_popular"
+SOURCE_ALS = "als"
 SOURCE_POPULAR = "popular"
-SOURCES = (SOURCE_OWN, SOURCE_SIMILAR, SOURCE_CATEGORY, SOURCE_POPULAR)  # priority order
+SOURCES = (SOURCE_OWN, SOURCE_SIMILAR, SOURCE_CATEGORY, SOURCE_ALS, SOURCE_POPULAR)  # priority order
 # How deep into the popularity ranking a fill may reach
 POPULAR_LIMIT = 200
 # Best-sellers kept per category (a few times n, so that bought products leave room)
@@ -48,7 +50,11 @@ FEATURES = (
     "own_rank",
     "similar_rank",
     "category_rank",
+    "als_rank",
     "popular_rank",
+)
+RANK_FEATURES = dict(
+    zip(SOURCES, ("own_rank", "similar_rank", "category_rank", "als_rank", "popular_rank"), strict=True)
 )
 KEYS = ["user_id", "product_id"]
 NO_SCORES = pd.DataFrame(
@@ -162,10 +168,12 @@ def candidate_features(
     per_source: int,
     popular_candidates: int,
     allow_repurchase: bool,
+    collaborative: pd.DataFrame = NO_SCORES,
 ) -> pd.DataFrame:
     """One row per (user, candidate) for `users`: user_id, product_id, source (the first of SOURCES
-    that proposed it) and FEATURES. Candidates: each source's `per_source` best for the user and
-    `popular_candidates` best-sellers; never a bought product unless `allow_repurchase`."""
+    that proposed it) and FEATURES. Candidates: each source's `per_source` best for the user
+    (`collaborative`: a model's (user_id, product_id, score), e.g. ALS's) and `popular_candidates`
+    best-sellers; never a bought product unless `allow_repurchase`."""
     history = history.loc[history["user_id"].isin(users)]
     similar = similar_scores(history, catalogue.neighbours)
     category = category_scores(history, catalogue.categories)
@@ -173,6 +181,9 @@ def candidate_features(
         SOURCE_OWN: ranked_within_user(own_scores(history, allow_repurchase), per_source),
         SOURCE_SIMILAR: ranked_within_user(similar, per_source),
         SOURCE_CATEGORY: ranked_within_user(category, per_source),
+        SOURCE_ALS: ranked_within_user(
+            collaborative.loc[collaborative["user_id"].isin(users), [*KEYS, "score"]], per_source
+        ),
         SOURCE_POPULAR: ranked_within_user(popular_scores(users, catalogue.popular, popular_candidates)),
     }
     proposed = pd.concat(
@@ -184,9 +195,7 @@ def candidate_features(
     rows = candidates.merge(history.drop(columns="category_id"), on=KEYS, how="left")
     rows = rows.merge(similar.rename(columns={"score": "_similar"}), on=KEYS, how="left")
     rows = rows.merge(category.rename(columns={"score": "_category"}), on=KEYS, how="left")
-    for source, name in zip(
-        SOURCES, ("own_rank", "similar_rank", "category_rank", "popular_rank"), strict=True
-    ):
+    for source, name in RANK_FEATURES.items():
         ranks = lists[source][[*KEYS, "rank"]].rename(columns={"rank": name})
         rows = rows.merge(ranks, on=KEYS, how="left")
         rows[name] = 1.0 / np.log2(1.0 + rows[name].to_numpy("float64"))
@@ -204,10 +213,7 @@ def candidate_features(
             "category": np.sqrt(rows["_category"].fillna(0.0)),
             "popularity_recent": np.log1p(rows["product_id"].map(popularity["recent_buyers"]).fillna(0.0)),
             "popularity_all": np.log1p(rows["product_id"].map(popularity["buyers"]).fillna(0.0)),
-            **{
-                name: rows[name].fillna(0.0)
-                for name in ("own_rank", "similar_rank", "category_rank", "popular_rank")
-            },
+            **{name: rows[name].fillna(0.0) for name in RANK_FEATURES.values()},
         }
     ).astype("float64")
     return pd.concat(

@@ -22,12 +22,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
 from lakehouse.features.events import WATERMARK, micros_timestamp, newest_micros
-from lakehouse.recommend.als import AlsParams, als_scores, fit_als, implicit_ratings
 from lakehouse.recommend.history import known_user_events
 from lakehouse.recommend.metrics import PER_USER_METRICS, cluster_bootstrap, coverage, per_user_metrics
 from lakehouse.recommend.models import (
     Snapshot,
-    excluded,
     fit_on,
     recommend_blend,
     recommend_item_to_item,
@@ -35,8 +33,15 @@ from lakehouse.recommend.models import (
     recommend_recent,
     recommend_scored,
 )
-from lakehouse.recommend.params import EvaluationParams, RecommenderParams
-from lakehouse.recommend.snapshots import EVENT_COLUMNS, buyers_per_day, days_before, take_snapshots
+from lakehouse.recommend.params import AlsParams, EvaluationParams, RecommenderParams
+from lakehouse.recommend.snapshots import (
+    EVENT_COLUMNS,
+    als_candidates,
+    buyers_per_day,
+    days_before,
+    take_snapshots,
+    with_als_candidates,
+)
 
 MODEL_RECOMMENDER = "recommender"
 MODEL_POPULARITY = "popularity"
@@ -101,6 +106,7 @@ class Evaluation:
         self.known = known_user_events(self.events).persist()
         self.buyers = buyers_per_day(self.known)
         self.snapshots: dict[dt.date, Snapshot] = {}
+        self.als_fits: dict[tuple[dt.date, AlsParams], pd.DataFrame] = {}
 
     def training_days(self, day: dt.date) -> list[dt.date]:
         return days_before(self.buyers, day, self.params.blend_training_days)
@@ -110,20 +116,29 @@ class Evaluation:
         return before[0] if before else None
 
     def take_snapshots(self, days: list[dt.date]) -> None:
-        """The snapshots of the evaluation `days` and of every day they train on or validate with."""
+        """The snapshots of the evaluation `days` and of every day they train on or validate with,
+        each with its buyers' candidates by the recommender's ALS."""
         needed = set(days) | {v for day in days for v in self.training_days(day)}
         validation = self.validation_day(min(days))
         needed |= {validation} if validation else set()
-        self.snapshots = take_snapshots(self.spark, self.events, self.known, sorted(needed), self.params)
+        snapshots = take_snapshots(self.spark, self.events, self.known, sorted(needed), self.params)
+        self.snapshots = with_als_candidates(self.spark, self.known, snapshots, self.params)
+        self.als_fits = {(day, self.params.als): s.collaborative for day, s in self.snapshots.items()}
 
     def close(self) -> None:
         self.known.unpersist()
         self.events.unpersist()
 
+    def als_candidates(self, snapshot: Snapshot, als: AlsParams) -> pd.DataFrame:
+        """als_candidates of the snapshot, fit once per (day, settings)."""
+        key = (snapshot.day, als)
+        if key not in self.als_fits:
+            self.als_fits[key] = als_candidates(self.spark, self.known, snapshot, als, self.params)
+        return self.als_fits[key]
+
     def als_recommendations(self, snapshot: Snapshot, als: AlsParams) -> pd.DataFrame:
-        train = self.known.where(sf.to_date("event_ts") < sf.lit(snapshot.day))
-        factors = fit_als(self.spark, implicit_ratings(train), als, list(snapshot.users))
-        scores = als_scores(factors, snapshot.users, excluded(snapshot.history, self.params), self.params.n)
+        """The ALS baseline's top-n for the snapshot's buyers."""
+        scores = self.als_candidates(snapshot, als)
         return recommend_scored(scores, snapshot.history, snapshot.users, snapshot.catalogue, self.params)
 
     def tune_als(self, first_day: dt.date) -> tuple[AlsParams, str]:
@@ -153,7 +168,13 @@ class Evaluation:
         history, users, catalogue = snapshot.history, snapshot.users, snapshot.catalogue
         models: dict[str, Callable[[], pd.DataFrame]] = {
             MODEL_RECOMMENDER: lambda: recommend_blend(
-                history, users, catalogue, weights, snapshot.as_of, self.params
+                history,
+                users,
+                catalogue,
+                weights,
+                snapshot.as_of,
+                self.params,
+                collaborative=snapshot.collaborative,
             ),
             MODEL_POPULARITY: lambda: recommend_popularity(history, users, catalogue, self.params),
             MODEL_RECENT: lambda: recommend_recent(history, users, catalogue, self.params),

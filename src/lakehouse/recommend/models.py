@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ import pandas as pd
 from lakehouse.recommend.blend import BlendWeights, fit_blend
 from lakehouse.recommend.candidates import (
     KEYS,
+    NO_SCORES,
     SOURCE_OWN,
     SOURCE_SIMILAR,
     Catalogue,
@@ -34,12 +35,14 @@ NOTHING = pd.DataFrame({"user_id": pd.Series(dtype=object), "product_id": pd.Ser
 @dataclass(frozen=True)
 class Snapshot:
     """What is known at the start of `day` (events before it) about the users who bought on `day`,
-    and what they bought that day (`truth`: user_id, product_id)."""
+    and what they bought that day (`truth`: user_id, product_id); `collaborative`: their best
+    products by ALS fit on the events before the day (user_id, product_id, score), when known."""
 
     day: dt.date
     history: pd.DataFrame
     catalogue: Catalogue
     truth: pd.DataFrame
+    collaborative: pd.DataFrame = field(default_factory=NO_SCORES.copy)
 
     @property
     def as_of(self) -> pd.Timestamp:
@@ -103,9 +106,10 @@ def recommend_blend(
     as_of: pd.Timestamp,
     params: RecommenderParams,
     sellable: Collection[str] | None = None,
+    collaborative: pd.DataFrame = NO_SCORES,
 ) -> pd.DataFrame:
-    """The recommender: every source's candidates, scored by the blend; only `sellable` products
-    when given; then best-sellers."""
+    """The recommender: every source's candidates (`collaborative`: ALS's best products of the
+    users), scored by the blend; only `sellable` products when given; then best-sellers."""
     features = candidate_features(
         history,
         users,
@@ -114,6 +118,7 @@ def recommend_blend(
         per_source=params.candidates_per_source,
         popular_candidates=params.popular_candidates,
         allow_repurchase=params.allow_repurchase,
+        collaborative=collaborative,
     )
     if sellable is not None:
         features = features.loc[features["product_id"].isin(list(sellable))]
@@ -131,6 +136,7 @@ def training_examples(snapshot: Snapshot, params: RecommenderParams) -> pd.DataF
         per_source=params.candidates_per_source,
         popular_candidates=params.popular_candidates,
         allow_repurchase=params.allow_repurchase,
+        collaborative=snapshot.collaborative,
     )
     labels = snapshot.truth[KEYS].drop_duplicates().assign(label=1.0)
     examples = features.merge(labels, on=KEYS, how="left")

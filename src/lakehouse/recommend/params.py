@@ -34,6 +34,19 @@ def _from_mapping(cls: type[Params], settings: Mapping[str, Any] | None) -> Para
 
 
 @dataclass(frozen=True)
+class AlsParams:
+    """Hyper-parameters of MLlib's implicit-feedback ALS."""
+
+    rank: int = 16
+    reg_param: float = 0.1
+    alpha: float = 40.0
+    max_iter: int = 10
+
+    def describe(self) -> str:
+        return f"rank={self.rank} reg_param={self.reg_param} alpha={self.alpha} max_iter={self.max_iter}"
+
+
+@dataclass(frozen=True)
 class RecommenderParams:
     """The recommender's knobs; the same values train the published and the evaluated model."""
 
@@ -48,6 +61,13 @@ class RecommenderParams:
     candidates_per_source: int = 50  # own products, co-occurrence neighbours, category best-sellers
     popular_candidates: int = 30  # global best-sellers every user gets as candidates
     blend_training_days: int = 3  # the blend's weights are fit on this many days before the scored day
+    # ALS, whose best products per user are a candidate source (fit on all events before the day).
+    # Rank 32 and alpha 5 are what the ALS baseline's tuning chose on the validation days of the
+    # generated sample, the 1M bench and the UCI log (docs/recommendations.md)
+    als_rank: int = 32
+    als_reg_param: float = 0.1
+    als_alpha: float = 5.0
+    als_max_iter: int = 10
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any] | None) -> RecommenderParams:
@@ -56,6 +76,10 @@ class RecommenderParams:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def als(self) -> AlsParams:
+        return AlsParams(self.als_rank, self.als_reg_param, self.als_alpha, self.als_max_iter)
 
 
 @dataclass(frozen=True)

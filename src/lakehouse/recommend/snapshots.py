@@ -6,15 +6,17 @@ the 60k sample a day's Spark jobs cost seconds of scheduling however little data
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pandas as pd
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as sf
 
-from lakehouse.recommend.candidates import Catalogue
+from lakehouse.recommend.als import als_scores, fit_als, implicit_ratings
+from lakehouse.recommend.candidates import NO_SCORES, Catalogue
 from lakehouse.recommend.history import cutoff_micros, product_popularity, user_history
-from lakehouse.recommend.models import Snapshot
-from lakehouse.recommend.params import RecommenderParams
+from lakehouse.recommend.models import Snapshot, excluded
+from lakehouse.recommend.params import AlsParams, RecommenderParams
 from lakehouse.recommend.similarity import neighbours_as_of
 
 # The columns of fct_events the recommender reads
@@ -95,3 +97,27 @@ def take_snapshots(
 def _of(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     """The rows of one cut-off, without the cut-off column."""
     return frame.loc[frame["cutoff"] == day].drop(columns="cutoff").reset_index(drop=True)
+
+
+def als_candidates(
+    spark: SparkSession, known: DataFrame, snapshot: Snapshot, als: AlsParams, params: RecommenderParams
+) -> pd.DataFrame:
+    """The best products of the snapshot's buyers (as many as any source proposes) by ALS fit on the
+    events before its day, as (user_id, product_id, score, source); nothing bought unless repurchase
+    is allowed, nothing at all without earlier interactions."""
+    model = fit_als(spark, implicit_ratings(known.where(sf.to_date("event_ts") < sf.lit(snapshot.day))), als)
+    if model is None:
+        return NO_SCORES.assign(source=pd.Series(dtype=object))
+    factors = model.factors_of(spark, snapshot.users)
+    top = max(params.candidates_per_source, params.n)
+    return als_scores(factors, snapshot.users, excluded(snapshot.history, params), top)
+
+
+def with_als_candidates(
+    spark: SparkSession, known: DataFrame, snapshots: dict[dt.date, Snapshot], params: RecommenderParams
+) -> dict[dt.date, Snapshot]:
+    """The snapshots with their buyers' ALS candidates (the recommender's ALS settings), one fit a day."""
+    return {
+        day: replace(snapshot, collaborative=als_candidates(spark, known, snapshot, params.als, params))
+        for day, snapshot in snapshots.items()
+    }
