@@ -1,6 +1,7 @@
-"""The ALS baseline: Spark MLlib's alternating least squares on implicit feedback (Hu, Koren and
-Volinsky 2008), fitted by Spark; the factors of the users to score and of every product are
-collected and the top-n computed in numpy, a block of users at a time.
+"""ALS, the baseline and the recommender's collaborative candidate source: Spark MLlib's
+alternating least squares on implicit feedback (Hu, Koren and Volinsky 2008), fitted by Spark;
+every product's factors are collected, and the top-n of a set of users (collected on the driver,
+or a bucket's in a pandas call) computed in numpy, a block of users at a time.
 
 At 10M events the fit sees about 1.8M (user, product) pairs of 400k users and 20k products: the
 factors are a few MB, and a block of 256 users x 20k products of scores is 40 MB.
