@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as sf
 
@@ -21,6 +23,7 @@ from lakehouse.recommend.candidates import (
     SOURCE_OWN,
     SOURCE_POPULAR,
     SOURCE_SIMILAR,
+    SOURCES,
     Catalogue,
     candidate_features,
     category_scores,
@@ -237,6 +240,16 @@ class TestCandidateSources:
             HISTORY, USERS, CATALOGUE, AS_OF, per_source=50, popular_candidates=3, allow_repurchase=False
         )
         assert (without_als["als_rank"] == 0.0).all()
+
+    def test_the_published_sources_are_the_ones_dbt_accepts(self) -> None:
+        """user_recommendations.source's accepted_values test lists every candidate source."""
+        models = Path(__file__).parents[1] / "python_models" / "features" / "_features__models.yml"
+        model = next(
+            m for m in yaml.safe_load(models.read_text())["models"] if m["name"] == "user_recommendations"
+        )
+        column = next(c for c in model["columns"] if c["name"] == "source")
+        accepted = next(t["accepted_values"] for t in column["data_tests"] if "accepted_values" in t)
+        assert accepted["arguments"]["values"] == list(SOURCES)
 
     def test_a_day_with_nothing_before_it_has_no_candidates(self) -> None:
         """The first date of a log (a blend training day, say): no history, no best-sellers yet."""
