@@ -35,6 +35,10 @@ CART_BOOST = 4.0
 # Decay of "seen recently" and "bought recently" (days)
 SEEN_SCALE_DAYS = 2.0
 BOUGHT_SCALE_DAYS = 7.0
+# The candidate's place in each source's list for the user: 1 / log2(1 + rank), 0 when absent
+RANK_FEATURES = dict(
+    zip(SOURCES, ("own_rank", "similar_rank", "category_rank", "als_rank", "popular_rank"), strict=True)
+)
 FEATURES = (
     "own_recency",  # log(1 + recency of the user's interactions with the product)
     "in_cart",  # carted and not bought
@@ -46,15 +50,7 @@ FEATURES = (
     "category",  # sqrt(user's share of recency in the category x the product's share of it)
     "popularity_recent",  # log(1 + buyers in the last 7 days)
     "popularity_all",  # log(1 + buyers)
-    # the candidate's place in each source's list for the user: 1 / log2(1 + rank), 0 when absent
-    "own_rank",
-    "similar_rank",
-    "category_rank",
-    "als_rank",
-    "popular_rank",
-)
-RANK_FEATURES = dict(
-    zip(SOURCES, ("own_rank", "similar_rank", "category_rank", "als_rank", "popular_rank"), strict=True)
+    *RANK_FEATURES.values(),
 )
 KEYS = ["user_id", "product_id"]
 NO_SCORES = pd.DataFrame(

@@ -37,10 +37,10 @@ def _from_mapping(cls: type[Params], settings: Mapping[str, Any] | None) -> Para
 class AlsParams:
     """Hyper-parameters of MLlib's implicit-feedback ALS."""
 
-    rank: int = 16
-    reg_param: float = 0.1
-    alpha: float = 40.0
-    max_iter: int = 10
+    rank: int
+    reg_param: float
+    alpha: float
+    max_iter: int
 
     def describe(self) -> str:
         return f"rank={self.rank} reg_param={self.reg_param} alpha={self.alpha} max_iter={self.max_iter}"
@@ -80,6 +80,11 @@ class RecommenderParams:
     @property
     def als(self) -> AlsParams:
         return AlsParams(self.als_rank, self.als_reg_param, self.als_alpha, self.als_max_iter)
+
+    @property
+    def als_candidates_per_user(self) -> int:
+        """How many of ALS's best products a user gets as candidates (enough for a top-n alone)."""
+        return max(self.candidates_per_source, self.n)
 
 
 @dataclass(frozen=True)

@@ -84,14 +84,15 @@ def recommend_in_buckets(
         factors, items = spark.createDataFrame([], FACTORS_SCHEMA), None
     else:
         factors, items = als.users.join(listed, "user_id", "left_semi"), als.items
-    top = max(params.candidates_per_source, params.n)
 
     def rank(frame: pd.DataFrame, user_factors: pd.DataFrame) -> pd.DataFrame:
         known = frame.loc[frame["product_id"].notna()]
         collaborative = NO_SCORES
         if items is not None and len(user_factors):
             scoring = items.with_users(user_factors)
-            collaborative = als_scores(scoring, frame["user_id"], excluded(known, params), top)
+            collaborative = als_scores(
+                scoring, frame["user_id"], excluded(known, params), params.als_candidates_per_user
+            )
         return recommend_blend(
             known, frame["user_id"], catalogue, weights, as_of, params, sellable, collaborative
         )

@@ -109,8 +109,9 @@ def als_candidates(
     if model is None:
         return NO_SCORES.assign(source=pd.Series(dtype=object))
     factors = model.factors_of(spark, snapshot.users)
-    top = max(params.candidates_per_source, params.n)
-    return als_scores(factors, snapshot.users, excluded(snapshot.history, params), top)
+    return als_scores(
+        factors, snapshot.users, excluded(snapshot.history, params), params.als_candidates_per_user
+    )
 
 
 def with_als_candidates(
